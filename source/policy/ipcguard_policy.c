@@ -1,0 +1,597 @@
+/*
+ * ipcguard policy engine: parsing option values and deciding requests.
+ *
+ * Everything here must stay free of smbd, loadparm and I/O: the module, the
+ * gate, the tool, the unit tests and the fuzzers link this file as it is.
+ * Parsers never trust their input (it comes from smb.conf, the registry or
+ * a fuzzer) and report the first problem in words an admin can act on.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ipcguard_policy.h"
+
+/*
+ * Longest name accepted.  Share names: Windows limits them to 80
+ * characters; pipe names: Samba's pipe names are short, and 256 is the
+ * SMB path component limit.
+ */
+#define IPCGUARD_MAX_SHARE_NAME 80
+#define IPCGUARD_MAX_PIPE_NAME 256
+/* More list entries than this is a configuration mistake, not a policy. */
+#define IPCGUARD_MAX_LIST_ENTRIES 1024
+
+const struct ipcguard_option_info ipcguard_options[] = {
+	{
+		.name = IPCGUARD_OPT_NULL_SESSION_SHARES,
+		.default_value = "",
+		.description = "shares anonymous sessions may connect to "
+			       "(Windows: NullSessionShares)",
+	},
+	{
+		.name = IPCGUARD_OPT_NULL_SESSION_PIPES,
+		.default_value = "",
+		.description = "named pipes anonymous sessions may open "
+			       "(Windows: NullSessionPipes)",
+	},
+	{
+		.name = IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS,
+		.default_value = "yes",
+		.description = "restrict anonymous sessions to the two lists "
+			       "(Windows: RestrictNullSessAccess)",
+	},
+	{
+		.name = IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS,
+		.default_value = "no",
+		.description = "whether anonymous sessions get what is granted "
+			       "to Everyone (Windows: "
+			       "EveryoneIncludesAnonymous)",
+	},
+	{
+		.name = IPCGUARD_OPT_GUEST_IS_ANONYMOUS,
+		.default_value = "yes",
+		.description = "whether guest sessions are held to the "
+			       "anonymous rules",
+	},
+	{ .name = NULL },
+};
+
+static const char *option_default(const char *option)
+{
+	size_t i;
+
+	for (i = 0; ipcguard_options[i].name != NULL; i++) {
+		if (strcmp(ipcguard_options[i].name, option) == 0) {
+			return ipcguard_options[i].default_value;
+		}
+	}
+	return NULL;
+}
+
+static const char *skip_space(const char *p)
+{
+	while (*p != '\0' && isspace((unsigned char)*p)) {
+		p++;
+	}
+	return p;
+}
+
+bool ipcguard_parse_bool(TALLOC_CTX *mem_ctx, const char *option,
+			 const char *value, bool *result, char **error)
+{
+	static const struct {
+		const char *word;
+		bool value;
+	} words[] = {
+		{ "yes", true }, { "true", true }, { "on", true }, { "1", true },
+		{ "no", false }, { "false", false }, { "off", false },
+		{ "0", false },
+	};
+	const char *start = NULL;
+	size_t len;
+	size_t i;
+
+	*error = NULL;
+	if (value == NULL) {
+		*error = talloc_asprintf(mem_ctx, "ipcguard:%s has no value",
+					 option);
+		return false;
+	}
+	start = skip_space(value);
+	len = strlen(start);
+	while (len > 0 && isspace((unsigned char)start[len - 1])) {
+		len--;
+	}
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strlen(words[i].word) == len &&
+		    strncasecmp(words[i].word, start, len) == 0) {
+			*result = words[i].value;
+			return true;
+		}
+	}
+	*error = talloc_asprintf(mem_ctx,
+				 "ipcguard:%s = \"%s\" is not a boolean "
+				 "(use yes or no)",
+				 option, value);
+	return false;
+}
+
+/*
+ * Characters Windows refuses in share names; ',' also separates entries.
+ */
+static bool share_char_ok(unsigned char c)
+{
+	if (c < 0x20 || c == 0x7f) {
+		return false;
+	}
+	return strchr("\"/\\[]:|<>+=;,?*", c) == NULL;
+}
+
+/* Pipe names Samba serves are plain identifiers. */
+static bool pipe_char_ok(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == '$';
+}
+
+/*
+ * Printable form of a hostile value for an error message: control bytes
+ * and non-ASCII are escaped so a log line stays one line.
+ */
+static char *printable(TALLOC_CTX *mem_ctx, const char *s, size_t len)
+{
+	char *out = talloc_strdup(mem_ctx, "");
+	size_t i;
+
+	for (i = 0; out != NULL && i < len && i < 100; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out = talloc_asprintf_append_buffer(out, "%c", c);
+		} else {
+			out = talloc_asprintf_append_buffer(out, "\\x%02x", c);
+		}
+	}
+	if (out != NULL && len > 100) {
+		out = talloc_asprintf_append_buffer(out, "...");
+	}
+	return out;
+}
+
+static bool check_name(TALLOC_CTX *mem_ctx, const char *option,
+		       const char *name, size_t len, bool pipes, char **error)
+{
+	size_t max = pipes ? IPCGUARD_MAX_PIPE_NAME : IPCGUARD_MAX_SHARE_NAME;
+	const char *what = pipes ? "pipe" : "share";
+	size_t i;
+
+	if (len > max) {
+		*error = talloc_asprintf(mem_ctx,
+					 "ipcguard:%s: %s name \"%s\" is "
+					 "longer than %zu characters",
+					 option, what,
+					 printable(mem_ctx, name, len), max);
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		bool ok = pipes ? pipe_char_ok(c) : share_char_ok(c);
+
+		if (!ok) {
+			*error = talloc_asprintf(
+				mem_ctx,
+				"ipcguard:%s: %s name \"%s\" contains the "
+				"character \"%s\", which is not allowed in "
+				"a %s name",
+				option, what, printable(mem_ctx, name, len),
+				printable(mem_ctx, &name[i], 1), what);
+			return false;
+		}
+	}
+	if (!pipes && len == 4 && strncasecmp(name, "IPC$", 4) == 0) {
+		*error = talloc_asprintf(
+			mem_ctx,
+			"ipcguard:%s: IPC$ does not belong in this list; "
+			"anonymous IPC$ is governed by 'ipcguard:%s'",
+			option, IPCGUARD_OPT_NULL_SESSION_PIPES);
+		return false;
+	}
+	return true;
+}
+
+bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
+			      const char *value, bool pipes,
+			      const char ***result, char **error)
+{
+	const char **list = NULL;
+	size_t count = 0;
+	const char *p = value;
+
+	*error = NULL;
+	*result = NULL;
+
+	list = talloc_zero_array(mem_ctx, const char *, 1);
+	if (list == NULL) {
+		*error = talloc_strdup(mem_ctx, "out of memory");
+		return false;
+	}
+	if (value == NULL) {
+		*result = list;
+		return true;
+	}
+
+	while (true) {
+		const char *start = NULL;
+		size_t len;
+		const char **tmp = NULL;
+
+		while (*p != '\0' &&
+		       (isspace((unsigned char)*p) || *p == ',')) {
+			p++;
+		}
+		if (*p == '\0') {
+			break;
+		}
+		if (*p == '"') {
+			const char *end = strchr(p + 1, '"');
+
+			if (end == NULL) {
+				*error = talloc_asprintf(
+					mem_ctx,
+					"ipcguard:%s: unterminated quote in "
+					"\"%s\"",
+					option,
+					printable(mem_ctx, value,
+						  strlen(value)));
+				goto fail;
+			}
+			start = p + 1;
+			len = end - start;
+			p = end + 1;
+		} else {
+			start = p;
+			while (*p != '\0' && *p != ',' &&
+			       !isspace((unsigned char)*p) && *p != '"') {
+				p++;
+			}
+			len = p - start;
+		}
+		/* Admins often write pipes the way clients name them. */
+		if (pipes && len > 6 && strncasecmp(start, "\\pipe\\", 6) == 0) {
+			start += 6;
+			len -= 6;
+		}
+		if (len == 0) {
+			*error = talloc_asprintf(
+				mem_ctx, "ipcguard:%s: empty name in \"%s\"",
+				option,
+				printable(mem_ctx, value, strlen(value)));
+			goto fail;
+		}
+		if (!check_name(mem_ctx, option, start, len, pipes, error)) {
+			goto fail;
+		}
+		if (count >= IPCGUARD_MAX_LIST_ENTRIES) {
+			*error = talloc_asprintf(mem_ctx,
+						 "ipcguard:%s has more than %d "
+						 "entries",
+						 option,
+						 IPCGUARD_MAX_LIST_ENTRIES);
+			goto fail;
+		}
+		tmp = talloc_realloc(mem_ctx, list, const char *, count + 2);
+		if (tmp == NULL) {
+			*error = talloc_strdup(mem_ctx, "out of memory");
+			goto fail;
+		}
+		list = tmp;
+		list[count] = talloc_strndup(list, start, len);
+		if (list[count] == NULL) {
+			*error = talloc_strdup(mem_ctx, "out of memory");
+			goto fail;
+		}
+		count++;
+		list[count] = NULL;
+	}
+	*result = list;
+	return true;
+fail:
+	TALLOC_FREE(list);
+	return false;
+}
+
+static void add_error(struct ipcguard_policy *policy, char *error)
+{
+	size_t n = 0;
+	const char **tmp = NULL;
+
+	while (policy->errors[n] != NULL) {
+		n++;
+	}
+	tmp = talloc_realloc(policy, policy->errors, const char *, n + 2);
+	if (tmp == NULL) {
+		/* errors[0] stays set in any case below: still invalid. */
+		return;
+	}
+	policy->errors = tmp;
+	policy->errors[n] = error != NULL ?
+		talloc_steal(policy->errors, error) : "out of memory";
+	policy->errors[n + 1] = NULL;
+}
+
+static const char *get_option(ipcguard_option_getter getter,
+			      void *private_data, const char *option)
+{
+	const char *value = getter != NULL ? getter(private_data, option) :
+		NULL;
+
+	return value != NULL ? value : option_default(option);
+}
+
+static void load_bool(struct ipcguard_policy *policy,
+		      ipcguard_option_getter getter, void *private_data,
+		      const char *option, bool *field)
+{
+	char *error = NULL;
+	bool value = false;
+
+	if (ipcguard_parse_bool(policy, option,
+				get_option(getter, private_data, option),
+				&value, &error)) {
+		*field = value;
+		return;
+	}
+	add_error(policy, error);
+}
+
+static void load_list(struct ipcguard_policy *policy,
+		      ipcguard_option_getter getter, void *private_data,
+		      const char *option, bool pipes, const char ***field)
+{
+	char *error = NULL;
+	const char **list = NULL;
+
+	if (ipcguard_parse_name_list(policy, option,
+				     get_option(getter, private_data, option),
+				     pipes, &list, &error)) {
+		*field = list;
+		return;
+	}
+	add_error(policy, error);
+}
+
+struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
+					     ipcguard_option_getter getter,
+					     void *private_data)
+{
+	struct ipcguard_policy *policy = NULL;
+
+	policy = talloc_zero(mem_ctx, struct ipcguard_policy);
+	if (policy == NULL) {
+		return NULL;
+	}
+	policy->errors = talloc_zero_array(policy, const char *, 1);
+	policy->null_session_shares = talloc_zero_array(policy,
+							const char *, 1);
+	policy->null_session_pipes = talloc_zero_array(policy,
+						       const char *, 1);
+	if (policy->errors == NULL || policy->null_session_shares == NULL ||
+	    policy->null_session_pipes == NULL) {
+		TALLOC_FREE(policy);
+		return NULL;
+	}
+	/* Secure values until proven otherwise. */
+	policy->restrict_null_session_access = true;
+	policy->everyone_includes_anonymous = false;
+	policy->guest_is_anonymous = true;
+
+	load_list(policy, getter, private_data,
+		  IPCGUARD_OPT_NULL_SESSION_SHARES, false,
+		  &policy->null_session_shares);
+	load_list(policy, getter, private_data,
+		  IPCGUARD_OPT_NULL_SESSION_PIPES, true,
+		  &policy->null_session_pipes);
+	load_bool(policy, getter, private_data,
+		  IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS,
+		  &policy->restrict_null_session_access);
+	load_bool(policy, getter, private_data,
+		  IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS,
+		  &policy->everyone_includes_anonymous);
+	load_bool(policy, getter, private_data,
+		  IPCGUARD_OPT_GUEST_IS_ANONYMOUS,
+		  &policy->guest_is_anonymous);
+	return policy;
+}
+
+bool ipcguard_policy_is_valid(const struct ipcguard_policy *policy)
+{
+	return policy != NULL && policy->errors != NULL &&
+	       policy->errors[0] == NULL;
+}
+
+bool ipcguard_session_is_restricted(const struct ipcguard_policy *policy,
+				    enum ipcguard_session_kind session)
+{
+	switch (session) {
+	case IPCGUARD_SESSION_AUTHENTICATED:
+		return false;
+	case IPCGUARD_SESSION_GUEST:
+		/* An invalid policy cannot say guests are exempt. */
+		if (!ipcguard_policy_is_valid(policy)) {
+			return true;
+		}
+		return policy->guest_is_anonymous;
+	case IPCGUARD_SESSION_ANONYMOUS:
+	default:
+		return true;
+	}
+}
+
+bool ipcguard_strip_everyone(const struct ipcguard_policy *policy,
+			     enum ipcguard_session_kind session)
+{
+	if (!ipcguard_session_is_restricted(policy, session)) {
+		return false;
+	}
+	if (!ipcguard_policy_is_valid(policy)) {
+		return true;
+	}
+	return !policy->everyone_includes_anonymous;
+}
+
+/*
+ * Samba compares share names without regard to case; pipe names reach us
+ * in whatever case the client sent.  Names are checked to be ASCII-safe
+ * for pipes; share names may be UTF-8, compared byte-wise after ASCII case
+ * folding, which is what smb.conf section lookup does for ASCII names.
+ */
+static bool list_contains(const char * const *list, const char *name)
+{
+	size_t i;
+
+	if (list == NULL || name == NULL) {
+		return false;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (strcasecmp(list[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool list_empty(const char * const *list)
+{
+	return list == NULL || list[0] == NULL;
+}
+
+static void set(struct ipcguard_decision *d, enum ipcguard_verdict verdict,
+		const char *rule, const char *reason)
+{
+	d->verdict = verdict;
+	d->rule = rule;
+	d->reason = reason;
+}
+
+void ipcguard_decide(const struct ipcguard_policy *policy,
+		     const struct ipcguard_request *request,
+		     struct ipcguard_decision *d)
+{
+	if (request == NULL) {
+		set(d, IPCGUARD_DENY, "invalid-request", "no request given");
+		return;
+	}
+	if (!ipcguard_session_is_restricted(policy, request->session)) {
+		if (request->session == IPCGUARD_SESSION_GUEST) {
+			set(d, IPCGUARD_ALLOW, "guest-is-anonymous",
+			    "guest sessions are exempt from the anonymous "
+			    "rules");
+		} else {
+			set(d, IPCGUARD_ALLOW, "authenticated",
+			    "authenticated sessions are not restricted");
+		}
+		return;
+	}
+	if (!ipcguard_policy_is_valid(policy)) {
+		set(d, IPCGUARD_DENY, "invalid-policy",
+		    "the ipcguard policy is invalid, so anonymous access is "
+		    "refused");
+		return;
+	}
+	if (list_empty(policy->null_session_shares) &&
+	    list_empty(policy->null_session_pipes)) {
+		set(d, IPCGUARD_DENY, "auto-disable",
+		    "no share or pipe is marked for anonymous use, so "
+		    "anonymous access is disabled");
+		return;
+	}
+
+	switch (request->object) {
+	case IPCGUARD_OBJECT_SHARE:
+		if (!policy->restrict_null_session_access) {
+			set(d, IPCGUARD_ALLOW, "restrict-null-session-access",
+			    "anonymous sessions are not restricted to the "
+			    "lists");
+		} else if (list_contains(policy->null_session_shares,
+					 request->name)) {
+			set(d, IPCGUARD_ALLOW, "null-session-shares",
+			    "the share is listed for anonymous use");
+		} else {
+			set(d, IPCGUARD_DENY, "null-session-shares",
+			    "the share is not listed for anonymous use");
+		}
+		return;
+	case IPCGUARD_OBJECT_IPC:
+		if (!request->pipe_gate_ready) {
+			set(d, IPCGUARD_DENY, "pipe-gate",
+			    "named pipes do not pass through a running "
+			    "ipcguardd, so the pipe list cannot be enforced");
+		} else if (!policy->restrict_null_session_access) {
+			set(d, IPCGUARD_ALLOW, "restrict-null-session-access",
+			    "anonymous sessions are not restricted to the "
+			    "lists");
+		} else if (list_empty(policy->null_session_pipes)) {
+			set(d, IPCGUARD_DENY, "null-session-pipes",
+			    "no pipe is listed for anonymous use");
+		} else {
+			set(d, IPCGUARD_ALLOW, "null-session-pipes",
+			    "pipes are listed for anonymous use");
+		}
+		return;
+	case IPCGUARD_OBJECT_PIPE:
+		if (!policy->restrict_null_session_access) {
+			set(d, IPCGUARD_ALLOW, "restrict-null-session-access",
+			    "anonymous sessions are not restricted to the "
+			    "lists");
+		} else if (list_contains(policy->null_session_pipes,
+					 request->name)) {
+			set(d, IPCGUARD_ALLOW, "null-session-pipes",
+			    "the pipe is listed for anonymous use");
+		} else {
+			set(d, IPCGUARD_DENY, "null-session-pipes",
+			    "the pipe is not listed for anonymous use");
+		}
+		return;
+	}
+	set(d, IPCGUARD_DENY, "invalid-request", "unknown object kind");
+}
+
+const char *ipcguard_session_kind_name(enum ipcguard_session_kind session)
+{
+	switch (session) {
+	case IPCGUARD_SESSION_ANONYMOUS:
+		return "anonymous";
+	case IPCGUARD_SESSION_GUEST:
+		return "guest";
+	case IPCGUARD_SESSION_AUTHENTICATED:
+		return "authenticated";
+	}
+	return "unknown";
+}
+
+const char *ipcguard_object_kind_name(enum ipcguard_object_kind object)
+{
+	switch (object) {
+	case IPCGUARD_OBJECT_SHARE:
+		return "share";
+	case IPCGUARD_OBJECT_IPC:
+		return "ipc";
+	case IPCGUARD_OBJECT_PIPE:
+		return "pipe";
+	}
+	return "unknown";
+}
+
+const char *ipcguard_verdict_name(enum ipcguard_verdict verdict)
+{
+	return verdict == IPCGUARD_ALLOW ? "allow" : "deny";
+}

@@ -1,0 +1,154 @@
+/*
+ * ipcguard policy engine
+ *
+ * The one place that decides whether a caller may use a share or a named
+ * pipe.  It is pure: a policy, a request and a decision, no I/O and no
+ * global state, so the VFS module inside smbd, the ipcguardd gate, the
+ * ipcguard tool and the unit tests all run exactly the same code.
+ *
+ * The model is a list of rules evaluated in order; the Windows controls
+ * (NullSessionShares, NullSessionPipes, RestrictNullSessAccess and the
+ * Windows Server 2012 auto-disable) are the built-in rules every policy
+ * has.  Rules from the ldb rule database (security descriptors, RPC
+ * interfaces and operations, client addresses, audit-only) are meant to be
+ * added to the same list, which is why a decision names the rule that made
+ * it rather than returning a bare yes/no.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#ifndef IPCGUARD_POLICY_H
+#define IPCGUARD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <talloc.h>
+
+/* What kind of session asks.  Set by the caller from the session's token
+ * with Samba's own security_session_user_level(). */
+enum ipcguard_session_kind {
+	IPCGUARD_SESSION_ANONYMOUS = 0,
+	IPCGUARD_SESSION_GUEST,
+	IPCGUARD_SESSION_AUTHENTICATED,
+};
+
+enum ipcguard_object_kind {
+	IPCGUARD_OBJECT_SHARE = 0,	/* a tree connect to a disk/print share */
+	IPCGUARD_OBJECT_IPC,		/* a tree connect to IPC$ */
+	IPCGUARD_OBJECT_PIPE,		/* a named-pipe open on IPC$ */
+};
+
+enum ipcguard_verdict {
+	IPCGUARD_DENY = 0,	/* zero: an unset decision refuses */
+	IPCGUARD_ALLOW,
+};
+
+/* The smb.conf options, all parametric options of the form "ipcguard:NAME"
+ * in [global].  Their defaults are the secure ones. */
+#define IPCGUARD_OPT_NULL_SESSION_SHARES "null session shares"
+#define IPCGUARD_OPT_NULL_SESSION_PIPES "null session pipes"
+#define IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS \
+	"restrict null session access"
+#define IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS "everyone includes anonymous"
+#define IPCGUARD_OPT_GUEST_IS_ANONYMOUS "guest is anonymous"
+
+struct ipcguard_option_info {
+	const char *name;
+	const char *default_value;	/* as an admin would write it */
+	const char *description;
+};
+
+/* All options, in documentation order, NULL-name terminated. */
+extern const struct ipcguard_option_info ipcguard_options[];
+
+struct ipcguard_policy {
+	/* Names are stored as configured; comparisons ignore case. */
+	const char **null_session_shares;	/* NULL terminated */
+	const char **null_session_pipes;	/* NULL terminated */
+	bool restrict_null_session_access;
+	bool everyone_includes_anonymous;
+	bool guest_is_anonymous;
+
+	/* Problems found while loading; non-empty means the policy is
+	 * invalid and every anonymous (and anonymous-like) request is
+	 * refused with rule "invalid-policy".  NULL terminated. */
+	const char **errors;
+};
+
+/*
+ * Reads one option's raw value; returns NULL when the option is unset.
+ * The VFS module and the gate pass a wrapper around lp_parm_const_string(),
+ * tests a table.
+ */
+typedef const char *(*ipcguard_option_getter)(void *private_data,
+					       const char *option);
+
+/*
+ * Build a policy from option values.  Always returns a policy (NULL only
+ * when out of memory); check ipcguard_policy_is_valid().
+ */
+struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
+					     ipcguard_option_getter getter,
+					     void *private_data);
+
+bool ipcguard_policy_is_valid(const struct ipcguard_policy *policy);
+
+struct ipcguard_request {
+	enum ipcguard_session_kind session;
+	enum ipcguard_object_kind object;
+	const char *name;		/* share or pipe name, any case */
+	/*
+	 * For IPCGUARD_OBJECT_IPC: whether pipe opens go through a running
+	 * ipcguardd.  Without the gate nothing enforces the pipe list, so
+	 * anonymous IPC$ is refused.
+	 */
+	bool pipe_gate_ready;
+};
+
+struct ipcguard_decision {
+	enum ipcguard_verdict verdict;
+	const char *rule;	/* stable rule identifier, static string */
+	const char *reason;	/* one sentence for logs, static string */
+};
+
+/*
+ * The decision for one request.  Never fails: a NULL policy or request
+ * gives a refusal by rule "invalid-policy".
+ */
+void ipcguard_decide(const struct ipcguard_policy *policy,
+		     const struct ipcguard_request *request,
+		     struct ipcguard_decision *decision);
+
+/* Whether the anonymous rules apply to this kind of session. */
+bool ipcguard_session_is_restricted(const struct ipcguard_policy *policy,
+				    enum ipcguard_session_kind session);
+
+/*
+ * Whether a session of this kind must lose Everyone (S-1-1-0) from the
+ * token it uses for access checks ("everyone includes anonymous = no").
+ * Invalid policies strip it too: failing closed.
+ */
+bool ipcguard_strip_everyone(const struct ipcguard_policy *policy,
+			     enum ipcguard_session_kind session);
+
+const char *ipcguard_session_kind_name(enum ipcguard_session_kind session);
+const char *ipcguard_object_kind_name(enum ipcguard_object_kind object);
+const char *ipcguard_verdict_name(enum ipcguard_verdict verdict);
+
+/*
+ * Parsers, exported for the admin tool, the unit tests and the fuzzers.
+ * On error they return false and set *error to a talloc'ed message that
+ * names the option and the offending value.
+ */
+bool ipcguard_parse_bool(TALLOC_CTX *mem_ctx, const char *option,
+			 const char *value, bool *result, char **error);
+bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
+			      const char *value, bool pipes,
+			      const char ***result, char **error);
+
+#endif /* IPCGUARD_POLICY_H */

@@ -1,0 +1,388 @@
+/*
+ * Unit tests for the ipcguard policy engine (pure logic, no smbd).
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ipcguard_policy.h"
+
+struct opt {
+	const char *name;
+	const char *value;
+};
+
+static const char *table_get(void *private_data, const char *option)
+{
+	const struct opt *o = private_data;
+
+	for (; o != NULL && o->name != NULL; o++) {
+		if (strcmp(o->name, option) == 0) {
+			return o->value;
+		}
+	}
+	return NULL;
+}
+
+static struct ipcguard_policy *load(TALLOC_CTX *ctx, const struct opt *opts)
+{
+	struct ipcguard_policy *p = ipcguard_policy_load(ctx, table_get,
+							 (void *)opts);
+
+	assert_non_null(p);
+	return p;
+}
+
+static enum ipcguard_verdict decide(const struct ipcguard_policy *p,
+				    enum ipcguard_session_kind s,
+				    enum ipcguard_object_kind o,
+				    const char *name, const char **rule)
+{
+	struct ipcguard_request r = {
+		.session = s, .object = o, .name = name,
+		.pipe_gate_ready = true,
+	};
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+	ipcguard_decide(p, &r, &d);
+	assert_non_null(d.rule);
+	assert_non_null(d.reason);
+	if (rule != NULL) {
+		*rule = d.rule;
+	}
+	return d.verdict;
+}
+
+#define ANON IPCGUARD_SESSION_ANONYMOUS
+#define GUEST IPCGUARD_SESSION_GUEST
+#define USER IPCGUARD_SESSION_AUTHENTICATED
+#define SHARE IPCGUARD_OBJECT_SHARE
+#define IPC IPCGUARD_OBJECT_IPC
+#define PIPE IPCGUARD_OBJECT_PIPE
+
+static void test_defaults_refuse_anonymous(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct ipcguard_policy *p = load(ctx, NULL);
+	const char *rule = NULL;
+
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_true(p->restrict_null_session_access);
+	assert_false(p->everyone_includes_anonymous);
+	assert_true(p->guest_is_anonymous);
+	assert_int_equal(decide(p, ANON, IPC, "IPC$", &rule), IPCGUARD_DENY);
+	assert_string_equal(rule, "auto-disable");
+	assert_int_equal(decide(p, ANON, SHARE, "public", &rule),
+			 IPCGUARD_DENY);
+	assert_string_equal(rule, "auto-disable");
+	assert_int_equal(decide(p, ANON, PIPE, "lsarpc", &rule),
+			 IPCGUARD_DENY);
+	assert_int_equal(decide(p, GUEST, SHARE, "public", &rule),
+			 IPCGUARD_DENY);
+	assert_int_equal(decide(p, USER, SHARE, "public", &rule),
+			 IPCGUARD_ALLOW);
+	assert_string_equal(rule, "authenticated");
+	assert_int_equal(decide(p, USER, IPC, "IPC$", NULL), IPCGUARD_ALLOW);
+	talloc_free(ctx);
+}
+
+static void test_share_list(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_SHARES, "public, \"Two Words\"" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, o);
+	const char *rule = NULL;
+
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_string_equal(p->null_session_shares[0], "public");
+	assert_string_equal(p->null_session_shares[1], "Two Words");
+	assert_null(p->null_session_shares[2]);
+	assert_int_equal(decide(p, ANON, SHARE, "PUBLIC", &rule),
+			 IPCGUARD_ALLOW);
+	assert_string_equal(rule, "null-session-shares");
+	assert_int_equal(decide(p, ANON, SHARE, "two words", NULL),
+			 IPCGUARD_ALLOW);
+	assert_int_equal(decide(p, ANON, SHARE, "private", &rule),
+			 IPCGUARD_DENY);
+	assert_string_equal(rule, "null-session-shares");
+	/* No pipes listed: IPC$ has nothing to offer anonymous. */
+	assert_int_equal(decide(p, ANON, IPC, "IPC$", &rule), IPCGUARD_DENY);
+	assert_string_equal(rule, "null-session-pipes");
+	talloc_free(ctx);
+}
+
+static void test_pipe_list(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc \\PIPE\\samr" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, o);
+	const char *rule = NULL;
+
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_string_equal(p->null_session_pipes[1], "samr");
+	assert_int_equal(decide(p, ANON, IPC, "IPC$", &rule), IPCGUARD_ALLOW);
+	assert_int_equal(decide(p, ANON, PIPE, "LSARPC", &rule),
+			 IPCGUARD_ALLOW);
+	assert_int_equal(decide(p, ANON, PIPE, "samr", NULL), IPCGUARD_ALLOW);
+	assert_int_equal(decide(p, ANON, PIPE, "srvsvc", &rule),
+			 IPCGUARD_DENY);
+	assert_string_equal(rule, "null-session-pipes");
+	assert_int_equal(decide(p, USER, PIPE, "srvsvc", NULL),
+			 IPCGUARD_ALLOW);
+	/* Pipes listed but no shares: disk shares stay closed. */
+	assert_int_equal(decide(p, ANON, SHARE, "public", NULL),
+			 IPCGUARD_DENY);
+	talloc_free(ctx);
+}
+
+static void test_ipc_needs_gate(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, o);
+	struct ipcguard_request r = {
+		.session = ANON, .object = IPC, .name = "IPC$",
+		.pipe_gate_ready = false,
+	};
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "pipe-gate");
+	r.session = USER;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	talloc_free(ctx);
+}
+
+static void test_restrict_off(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_SHARES, "public" },
+		{ IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS, "No" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, o);
+	const char *rule = NULL;
+
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_int_equal(decide(p, ANON, SHARE, "other", &rule),
+			 IPCGUARD_ALLOW);
+	assert_string_equal(rule, "restrict-null-session-access");
+	assert_int_equal(decide(p, ANON, PIPE, "srvsvc", NULL),
+			 IPCGUARD_ALLOW);
+	assert_int_equal(decide(p, ANON, IPC, "IPC$", NULL), IPCGUARD_ALLOW);
+	talloc_free(ctx);
+}
+
+static void test_restrict_off_still_auto_disables(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o[] = {
+		{ IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS, "no" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, o);
+	const char *rule = NULL;
+
+	assert_int_equal(decide(p, ANON, SHARE, "other", &rule),
+			 IPCGUARD_DENY);
+	assert_string_equal(rule, "auto-disable");
+	talloc_free(ctx);
+}
+
+static void test_guest_choice(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o_yes[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_SHARES, "public" },
+		{ NULL, NULL },
+	};
+	struct opt o_no[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_SHARES, "public" },
+		{ IPCGUARD_OPT_GUEST_IS_ANONYMOUS, "no" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, o_yes);
+	const char *rule = NULL;
+
+	assert_int_equal(decide(p, GUEST, SHARE, "private", &rule),
+			 IPCGUARD_DENY);
+	assert_true(ipcguard_strip_everyone(p, GUEST));
+	p = load(ctx, o_no);
+	assert_int_equal(decide(p, GUEST, SHARE, "private", &rule),
+			 IPCGUARD_ALLOW);
+	assert_string_equal(rule, "guest-is-anonymous");
+	assert_false(ipcguard_strip_everyone(p, GUEST));
+	assert_true(ipcguard_strip_everyone(p, ANON));
+	talloc_free(ctx);
+}
+
+static void test_everyone_includes_anonymous(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o[] = {
+		{ IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS, "yes" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, NULL);
+
+	assert_true(ipcguard_strip_everyone(p, ANON));
+	assert_false(ipcguard_strip_everyone(p, USER));
+	p = load(ctx, o);
+	assert_false(ipcguard_strip_everyone(p, ANON));
+	talloc_free(ctx);
+}
+
+/* Each bad value: a clear error naming option and value, policy invalid,
+ * anonymous refused, authenticated untouched. */
+static void check_bad(const char *option, const char *value,
+		      const char *expect_in_error)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct opt o[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_SHARES, "public" },
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc" },
+		{ option, value },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = NULL;
+	const char *rule = NULL;
+
+	/* Later entries lose to earlier ones in table_get: put it first. */
+	if (strcmp(option, IPCGUARD_OPT_NULL_SESSION_SHARES) == 0 ||
+	    strcmp(option, IPCGUARD_OPT_NULL_SESSION_PIPES) == 0) {
+		o[strcmp(option, IPCGUARD_OPT_NULL_SESSION_SHARES) == 0 ?
+		  0 : 1].value = value;
+	}
+	p = load(ctx, o);
+	assert_false(ipcguard_policy_is_valid(p));
+	assert_non_null(p->errors[0]);
+	assert_non_null(strstr(p->errors[0], option));
+	if (expect_in_error != NULL) {
+		assert_non_null(strstr(p->errors[0], expect_in_error));
+	}
+	assert_null(strchr(p->errors[0], '\n'));
+	assert_int_equal(decide(p, ANON, SHARE, "public", &rule),
+			 IPCGUARD_DENY);
+	assert_string_equal(rule, "invalid-policy");
+	assert_int_equal(decide(p, ANON, PIPE, "lsarpc", NULL),
+			 IPCGUARD_DENY);
+	assert_int_equal(decide(p, ANON, IPC, "IPC$", NULL), IPCGUARD_DENY);
+	assert_int_equal(decide(p, GUEST, SHARE, "public", NULL),
+			 IPCGUARD_DENY);
+	assert_int_equal(decide(p, USER, SHARE, "public", NULL),
+			 IPCGUARD_ALLOW);
+	assert_true(ipcguard_strip_everyone(p, ANON));
+	talloc_free(ctx);
+}
+
+static void test_bad_values(void **state)
+{
+	check_bad(IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS, "maybe",
+		  "not a boolean");
+	check_bad(IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS, "", NULL);
+	check_bad(IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS, "yess", "yess");
+	check_bad(IPCGUARD_OPT_GUEST_IS_ANONYMOUS, "2", NULL);
+	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES, "pub/lic", "\"/\"");
+	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES, "IPC$", "null session pipes");
+	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES, "\"unterminated", "quote");
+	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES, "a\x01" "b", "\\x01");
+	check_bad(IPCGUARD_OPT_NULL_SESSION_PIPES, "lsa*", "\"*\"");
+	check_bad(IPCGUARD_OPT_NULL_SESSION_PIPES, "..\\samr", NULL);
+	check_bad(IPCGUARD_OPT_NULL_SESSION_PIPES, "\"\"", "empty name");
+	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES,
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "longer than 80");
+}
+
+static void test_bool_words(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *t[] = { "yes", "YES", " true ", "On", "1" };
+	const char *f[] = { "no", "False", "off", "0", "\tno\n" };
+	char *err = NULL;
+	bool b;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		b = false;
+		assert_true(ipcguard_parse_bool(ctx, "x", t[i], &b, &err));
+		assert_true(b);
+		b = true;
+		assert_true(ipcguard_parse_bool(ctx, "x", f[i], &b, &err));
+		assert_false(b);
+	}
+	assert_false(ipcguard_parse_bool(ctx, "x", NULL, &b, &err));
+	assert_non_null(err);
+	talloc_free(ctx);
+}
+
+static void test_list_limits(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	char *big = talloc_strdup(ctx, "");
+	const char **list = NULL;
+	char *err = NULL;
+	int i;
+
+	for (i = 0; i < 1025; i++) {
+		big = talloc_asprintf_append(big, "p%d,", i);
+	}
+	assert_false(ipcguard_parse_name_list(ctx, "null session pipes", big,
+					      true, &list, &err));
+	assert_non_null(strstr(err, "more than 1024"));
+	assert_true(ipcguard_parse_name_list(ctx, "null session pipes",
+					     " , ,, ", true, &list, &err));
+	assert_null(list[0]);
+	talloc_free(ctx);
+}
+
+static void test_null_inputs(void **state)
+{
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+	struct ipcguard_request r = { .session = ANON, .object = SHARE,
+				      .name = "x" };
+
+	ipcguard_decide(NULL, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	d.verdict = IPCGUARD_ALLOW;
+	ipcguard_decide(NULL, NULL, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_true(ipcguard_strip_everyone(NULL, ANON));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_refuse_anonymous),
+		cmocka_unit_test(test_share_list),
+		cmocka_unit_test(test_pipe_list),
+		cmocka_unit_test(test_ipc_needs_gate),
+		cmocka_unit_test(test_restrict_off),
+		cmocka_unit_test(test_restrict_off_still_auto_disables),
+		cmocka_unit_test(test_guest_choice),
+		cmocka_unit_test(test_everyone_includes_anonymous),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bool_words),
+		cmocka_unit_test(test_list_limits),
+		cmocka_unit_test(test_null_inputs),
+	};
+
+	return cmocka_run_group_tests_name("ipcguard_policy", tests, NULL,
+					   NULL);
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install, from Debian's own packages, everything ipcguard needs to build and
+# test: the Samba we build against and test with, its build dependencies,
+# the libraries we link and the clients the integration tests drive.
+#
+# Idempotent: a second run only re-checks what is installed.
+set -eu
+
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: must run as root (apt-get)" >&2
+	exit 1
+fi
+
+RUNTIME_PKGS="samba samba-common-bin smbclient samba-dev winbind \
+libtalloc-dev libtevent-dev libldb-dev libcmocka-dev \
+dpkg-dev devscripts fakeroot debhelper pkg-config gcc make \
+python3 python3-impacket acl attr iproute2 procps psmisc valgrind \
+clang libclang-rt-14-dev xsltproc docbook-xsl docbook-xml"
+
+missing=""
+for p in $RUNTIME_PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	apt-get update
+	apt-get install -y --no-install-recommends $missing
+else
+	echo "install-deps: runtime and build packages present"
+fi
