@@ -1,0 +1,103 @@
+/*
+ * ipcguard: is the ipcguardd gate between smbd and the RPC servers?
+ *
+ * smbd opens a named pipe by connecting to
+ * <external_rpc_pipe:socket_dir>/np/<pipe>; samba-dcerpcd listens in
+ * <ncalrpc dir>/np/.  The gate is in the path exactly when the option
+ * names another directory and ipcguardd answers there.  Anything else
+ * means the pipe list is not enforced, so callers refuse anonymous IPC$.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include "includes.h"
+#include "system/filesys.h"
+#include <sys/un.h>
+
+#include "ipcguard_gate_probe.h"
+
+static bool same_directory(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0) {
+		return true;
+	}
+	if (stat(a, &sa) != 0 || stat(b, &sb) != 0) {
+		return false;
+	}
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+const char *ipcguard_gate_dir(TALLOC_CTX *mem_ctx, const char **problem)
+{
+	const char *dir = lp_parm_const_string(GLOBAL_SECTION_SNUM,
+					       "external_rpc_pipe",
+					       "socket_dir", NULL);
+	const char *ncalrpc = lp_ncalrpc_dir();
+
+	if (dir == NULL || dir[0] == '\0') {
+		*problem = "external_rpc_pipe:socket_dir is not set, so named "
+			   "pipes go straight to samba-dcerpcd";
+		return NULL;
+	}
+	if (dir[0] != '/') {
+		*problem = talloc_asprintf(
+			mem_ctx,
+			"external_rpc_pipe:socket_dir = %s is not an absolute "
+			"path", dir);
+		return NULL;
+	}
+	if (same_directory(dir, ncalrpc)) {
+		*problem = talloc_asprintf(
+			mem_ctx,
+			"external_rpc_pipe:socket_dir = %s is the ncalrpc dir, "
+			"so named pipes go straight to samba-dcerpcd", dir);
+		return NULL;
+	}
+	return dir;
+}
+
+bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *dir = NULL;
+	int fd;
+	int ret;
+
+	*problem = NULL;
+	dir = ipcguard_gate_dir(mem_ctx, problem);
+	if (dir == NULL) {
+		return false;
+	}
+	ret = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
+		       IPCGUARD_GATE_CONTROL_SOCKET);
+	if (ret < 0 || (size_t)ret >= sizeof(sun.sun_path)) {
+		*problem = talloc_asprintf(
+			mem_ctx, "external_rpc_pipe:socket_dir = %s is too "
+			"long for a socket path", dir);
+		return false;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		*problem = talloc_asprintf(mem_ctx, "socket() failed: %s",
+					   strerror(errno));
+		return false;
+	}
+	/* A unix socket connect does not block on a listening peer. */
+	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (ret == -1) {
+		*problem = talloc_asprintf(
+			mem_ctx, "ipcguardd is not answering at %s: %s",
+			sun.sun_path, strerror(errno));
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}

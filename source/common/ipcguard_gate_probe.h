@@ -1,0 +1,34 @@
+/*
+ * ipcguard: is the ipcguardd gate between smbd and the RPC servers?
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#ifndef IPCGUARD_GATE_PROBE_H
+#define IPCGUARD_GATE_PROBE_H
+
+#include <stdbool.h>
+#include <talloc.h>
+
+/* The gate answers on this socket in external_rpc_pipe:socket_dir. */
+#define IPCGUARD_GATE_CONTROL_SOCKET "ipcguardd.sock"
+
+/*
+ * The gate directory smb.conf routes pipes to, or NULL with *problem set
+ * when pipes would go straight to samba-dcerpcd.  Uses the loaded smb.conf.
+ */
+const char *ipcguard_gate_dir(TALLOC_CTX *mem_ctx, const char **problem);
+
+/*
+ * True when smb.conf routes named pipes to a gate directory and ipcguardd
+ * answers there; otherwise false with *problem saying why, in words for
+ * the log.
+ */
+bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem);
+
+#endif /* IPCGUARD_GATE_PROBE_H */

@@ -1,0 +1,979 @@
+/*
+ * ipcguardd: the named-pipe gate between smbd and Samba's RPC servers.
+ *
+ * Samba 4.17 opens a named pipe without any VFS operation: smbd connects
+ * to <external_rpc_pipe:socket_dir>/np/<pipe> and hands over the caller's
+ * whole session in a named_pipe_auth handshake.  samba-dcerpcd listens in
+ * <ncalrpc dir>/np/ and never reads that option, so pointing it at our own
+ * directory puts this daemon in front of every pipe open, with the
+ * caller's token, before any RPC server sees the caller.
+ *
+ * For each open the gate completes the handshake with Samba's own npa
+ * tstream code, asks the shared policy engine, and then either
+ *
+ *  - refuses: every DCE/RPC PDU the client sends that expects an answer
+ *    (bind, alter context, the last fragment of a request) gets a FAULT
+ *    with status access-denied, which rpcclient reports as
+ *    NT_STATUS_ACCESS_DENIED.  smbd ignores the handshake reply's status
+ *    and a dropped connection reads as NT_STATUS_CONNECTION_DISCONNECTED,
+ *    which tells an admin nothing; or
+ *
+ *  - forwards: it connects to the real pipe with smbd's own client code
+ *    (local_np_connect, which also starts samba-dcerpcd on demand) using
+ *    the caller's session, with Everyone removed where the policy says
+ *    anonymous is not Everyone, and relays whole PDUs both ways.
+ *
+ * smbd adds a "NPA flags" SID to the token it sends; local_np_connect
+ * refuses a token that has one, so the gate takes it out and passes its
+ * flags (need an idle server, winbind off) on the way smbd would.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include "includes.h"
+#include "system/filesys.h"
+#include <sys/un.h>
+#include "lib/cmdline/cmdline.h"
+#include "lib/util/dlinklist.h"
+#include "lib/util/tevent_unix.h"
+#include "lib/util/tevent_ntstatus.h"
+#include "lib/tsocket/tsocket.h"
+#include "libcli/named_pipe_auth/npa_tstream.h"
+#include "librpc/gen_ndr/named_pipe_auth.h"
+#include "librpc/gen_ndr/auth.h"
+#include "librpc/rpc/dcerpc_util.h"
+#include "librpc/rpc/rpc_common.h"
+#include "libcli/security/security.h"
+#include "source3/rpc_client/local_np.h"
+#include "lib/util/server_id_db.h"
+#include "messages.h"
+#include "nsswitch/winbind_client.h"
+#include "smbd/proto.h"
+
+#include "ipcguard_policy.h"
+#include "ipcguard_session.h"
+#include "ipcguard_gate_probe.h"
+
+static int ipcguardd_debug_class = DBGC_ALL;
+#undef DBGC_CLASS
+#define DBGC_CLASS ipcguardd_debug_class
+
+/*
+ * Pipes Samba 4.17's RPC servers offer on a member or standalone server.
+ * More appear as samba-dcerpcd creates them in <ncalrpc dir>/np/, which is
+ * rescanned every second.
+ */
+static const char *baseline_pipes[] = {
+	"epmapper", "eventlog", "fssagentrpc", "initshutdown", "lsarpc",
+	"lsass", "mdssvc", "netdfs", "ntsvcs", "plugplay", "samr",
+	"spoolss", "srvsvc", "svcctl", "winreg", "wkssvc", NULL,
+};
+
+struct ipcguardd;
+
+struct ipcguardd_listener {
+	struct ipcguardd_listener *prev, *next;
+	struct ipcguardd *gate;
+	char *name;
+	int fd;
+	struct tevent_fd *fde;
+};
+
+struct ipcguardd_conn;
+
+struct relay_direction {
+	struct ipcguardd_conn *conn;
+	struct tstream_context *from;
+	struct tstream_context *to;
+	const char *from_name;
+	DATA_BLOB pdu;
+	struct iovec iov;
+};
+
+struct ipcguardd_conn {
+	struct ipcguardd_conn *prev, *next;
+	struct ipcguardd *gate;
+	char *pipe;
+	enum ipcguard_session_kind kind;
+	char *user;
+	char *client;
+	bool allowed;
+	struct tstream_context *client_stream;
+	struct tstream_context *server_stream;
+	struct relay_direction upstream;	/* client -> RPC server */
+	struct relay_direction downstream;	/* RPC server -> client */
+	DATA_BLOB fault;			/* refusal being written */
+	struct iovec fault_iov;
+};
+
+struct ipcguardd {
+	struct tevent_context *ev;
+	struct messaging_context *msg;
+	const char *gate_dir;
+	const char *np_dir;
+	const char *upstream_np_dir;
+	struct ipcguard_policy *policy;
+	struct ipcguardd_listener *listeners;
+	struct ipcguardd_conn *conns;
+	int control_fd;
+	struct tevent_fd *control_fde;
+	uint64_t num_open;
+	uint64_t num_allowed;
+	uint64_t num_refused;
+};
+
+static void conn_done(struct ipcguardd_conn *conn, const char *why);
+
+static const char *lp_ipcguard_option(void *private_data, const char *option)
+{
+	return lp_parm_const_string(GLOBAL_SECTION_SNUM, "ipcguard", option,
+				    NULL);
+}
+
+/*
+ * Load the policy from the current smb.conf.  On start an invalid policy
+ * is kept (it refuses anonymous callers); on reload the previous valid
+ * policy stays in force.
+ */
+static bool gate_load_policy(struct ipcguardd *gate, bool reload)
+{
+	struct ipcguard_policy *policy = NULL;
+	size_t i;
+
+	policy = ipcguard_policy_load(gate, lp_ipcguard_option, NULL);
+	if (policy == NULL) {
+		DBG_ERR("ipcguardd: out of memory loading the policy\n");
+		return false;
+	}
+	for (i = 0; policy->errors[i] != NULL; i++) {
+		DBG_ERR("ipcguardd: invalid policy: %s\n", policy->errors[i]);
+	}
+	if (!ipcguard_policy_is_valid(policy) && reload &&
+	    gate->policy != NULL) {
+		DBG_ERR("ipcguardd: reload rejected, keeping the previous "
+			"policy in force\n");
+		TALLOC_FREE(policy);
+		return false;
+	}
+	if (!ipcguard_policy_is_valid(policy)) {
+		DBG_ERR("ipcguardd: no valid policy: refusing anonymous and "
+			"guest callers on every pipe\n");
+	}
+	TALLOC_FREE(gate->policy);
+	gate->policy = policy;
+	return true;
+}
+
+static void gate_decide(struct ipcguardd *gate, const char *pipe,
+			enum ipcguard_session_kind kind,
+			struct ipcguard_decision *decision)
+{
+	struct ipcguard_request request = {
+		.session = kind,
+		.object = IPCGUARD_OBJECT_PIPE,
+		.name = pipe,
+	};
+
+	ipcguard_decide(gate->policy, &request, decision);
+}
+
+/* ---- refusing ---------------------------------------------------------- */
+
+static void refuse_read_next(struct ipcguardd_conn *conn);
+static void refuse_got_pdu(struct tevent_req *subreq);
+static void refuse_fault_written(struct tevent_req *subreq);
+
+static void refuse_read_next(struct ipcguardd_conn *conn)
+{
+	struct tevent_req *subreq = NULL;
+
+	subreq = dcerpc_read_ncacn_packet_send(conn, conn->gate->ev,
+					       conn->client_stream);
+	if (subreq == NULL) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	tevent_req_set_callback(subreq, refuse_got_pdu, conn);
+}
+
+static void refuse_got_pdu(struct tevent_req *subreq)
+{
+	struct ipcguardd_conn *conn = tevent_req_callback_data(
+		subreq, struct ipcguardd_conn);
+	struct ncacn_packet *pkt = NULL;
+	struct ncacn_packet fault = {
+		.rpc_vers = 5,
+		.ptype = DCERPC_PKT_FAULT,
+		.pfc_flags = DCERPC_PFC_FLAG_FIRST | DCERPC_PFC_FLAG_LAST |
+			     DCERPC_PFC_FLAG_DID_NOT_EXECUTE,
+		.drep = { DCERPC_DREP_LE },
+	};
+	DATA_BLOB in = data_blob_null;
+	bool answer;
+	NTSTATUS status;
+
+	status = dcerpc_read_ncacn_packet_recv(subreq, conn, &pkt, &in);
+	TALLOC_FREE(subreq);
+	if (!NT_STATUS_IS_OK(status)) {
+		conn_done(conn, nt_errstr(status));
+		return;
+	}
+	switch (pkt->ptype) {
+	case DCERPC_PKT_BIND:
+	case DCERPC_PKT_ALTER:
+		answer = true;
+		break;
+	case DCERPC_PKT_REQUEST:
+		/* Clients wait for an answer only after the last fragment. */
+		answer = (pkt->pfc_flags & DCERPC_PFC_FLAG_LAST) != 0;
+		fault.u.fault.context_id = pkt->u.request.context_id;
+		break;
+	default:
+		answer = false;
+		break;
+	}
+	fault.call_id = pkt->call_id;
+	fault.u.fault.status = DCERPC_FAULT_ACCESS_DENIED;
+	TALLOC_FREE(pkt);
+	data_blob_free(&in);
+	if (!answer) {
+		refuse_read_next(conn);
+		return;
+	}
+	status = dcerpc_ncacn_push_auth(&conn->fault, conn, &fault, NULL);
+	if (!NT_STATUS_IS_OK(status)) {
+		conn_done(conn, nt_errstr(status));
+		return;
+	}
+	conn->fault_iov = (struct iovec) {
+		.iov_base = conn->fault.data,
+		.iov_len = conn->fault.length,
+	};
+	subreq = tstream_writev_send(conn, conn->gate->ev, conn->client_stream,
+				     &conn->fault_iov, 1);
+	if (subreq == NULL) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	tevent_req_set_callback(subreq, refuse_fault_written, conn);
+}
+
+static void refuse_fault_written(struct tevent_req *subreq)
+{
+	struct ipcguardd_conn *conn = tevent_req_callback_data(
+		subreq, struct ipcguardd_conn);
+	int ret, err;
+
+	ret = tstream_writev_recv(subreq, &err);
+	TALLOC_FREE(subreq);
+	data_blob_free(&conn->fault);
+	if (ret == -1) {
+		conn_done(conn, strerror(err));
+		return;
+	}
+	refuse_read_next(conn);
+}
+
+/* ---- relaying ---------------------------------------------------------- */
+
+/*
+ * One direction of a forwarded pipe: whole PDUs read from one stream are
+ * written, one message each, to the other, so message-mode framing is
+ * kept on both sides.
+ */
+static void relay_read(struct relay_direction *dir);
+static void relay_got_pdu(struct tevent_req *subreq);
+static void relay_written(struct tevent_req *subreq);
+
+static void relay_start(struct relay_direction *dir,
+			struct ipcguardd_conn *conn,
+			struct tstream_context *from,
+			struct tstream_context *to, const char *from_name)
+{
+	dir->conn = conn;
+	dir->from = from;
+	dir->to = to;
+	dir->from_name = from_name;
+	relay_read(dir);
+}
+
+static void relay_read(struct relay_direction *dir)
+{
+	struct tevent_req *subreq = NULL;
+
+	subreq = dcerpc_read_ncacn_packet_send(dir->conn, dir->conn->gate->ev,
+					       dir->from);
+	if (subreq == NULL) {
+		conn_done(dir->conn, "out of memory");
+		return;
+	}
+	tevent_req_set_callback(subreq, relay_got_pdu, dir);
+}
+
+static void relay_got_pdu(struct tevent_req *subreq)
+{
+	struct relay_direction *dir = tevent_req_callback_data(
+		subreq, struct relay_direction);
+	struct ncacn_packet *pkt = NULL;
+	NTSTATUS status;
+
+	status = dcerpc_read_ncacn_packet_recv(subreq, dir->conn, &pkt,
+					       &dir->pdu);
+	TALLOC_FREE(subreq);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_DEBUG("ipcguardd: %s: %s\n", dir->from_name,
+			  nt_errstr(status));
+		conn_done(dir->conn, dir == &dir->conn->upstream ?
+			  "client closed" : "RPC server closed");
+		return;
+	}
+	TALLOC_FREE(pkt);
+	dir->iov = (struct iovec) {
+		.iov_base = dir->pdu.data,
+		.iov_len = dir->pdu.length,
+	};
+	subreq = tstream_writev_send(dir->conn, dir->conn->gate->ev, dir->to,
+				     &dir->iov, 1);
+	if (subreq == NULL) {
+		conn_done(dir->conn, "out of memory");
+		return;
+	}
+	tevent_req_set_callback(subreq, relay_written, dir);
+}
+
+static void relay_written(struct tevent_req *subreq)
+{
+	struct relay_direction *dir = tevent_req_callback_data(
+		subreq, struct relay_direction);
+	int ret, err;
+
+	ret = tstream_writev_recv(subreq, &err);
+	TALLOC_FREE(subreq);
+	data_blob_free(&dir->pdu);
+	if (ret == -1) {
+		conn_done(dir->conn, strerror(err));
+		return;
+	}
+	relay_read(dir);
+}
+
+/* ---- accepting --------------------------------------------------------- */
+
+static void conn_done(struct ipcguardd_conn *conn, const char *why)
+{
+	struct ipcguardd *gate = conn->gate;
+
+	DBG_INFO("ipcguardd: pipe '%s' of %s session (user '%s', client %s) "
+		 "ended: %s\n", conn->pipe,
+		 ipcguard_session_kind_name(conn->kind), conn->user,
+		 conn->client, why);
+	DLIST_REMOVE(gate->conns, conn);
+	gate->num_open--;
+	TALLOC_FREE(conn);
+}
+
+/*
+ * Takes smbd's NPA flags SID out of the token and returns its flags;
+ * local_np_connect adds it back.
+ */
+static uint32_t token_take_npa_flags(struct security_token *token)
+{
+	uint32_t flags = 0;
+	uint32_t i = 0;
+
+	while (i < token->num_sids) {
+		uint32_t rid;
+
+		if (sid_peek_check_rid(&global_sid_Samba_NPA_Flags,
+				       &token->sids[i], &rid)) {
+			flags |= rid;
+			ARRAY_DEL_ELEMENT(token->sids, i, token->num_sids);
+			token->num_sids--;
+			continue;
+		}
+		i++;
+	}
+	return flags;
+}
+
+static void conn_upstream_connected(struct tevent_req *subreq);
+
+static void conn_forward(struct ipcguardd_conn *conn,
+			 struct named_pipe_auth_req_info7 *info7,
+			 struct auth_session_info *session_info,
+			 enum dcerpc_transport_t transport,
+			 struct tsocket_address *remote_client_addr,
+			 const char *remote_client_name,
+			 struct tsocket_address *local_server_addr,
+			 const char *local_server_name)
+{
+	struct tevent_req *subreq = NULL;
+	uint32_t flags;
+
+	flags = token_take_npa_flags(session_info->security_token);
+	if (ipcguard_strip_everyone(conn->gate->policy, conn->kind) &&
+	    ipcguard_token_remove_everyone(session_info->security_token)) {
+		DBG_DEBUG("ipcguardd: removed Everyone from the %s token for "
+			  "pipe '%s'\n", ipcguard_session_kind_name(conn->kind),
+			  conn->pipe);
+	}
+
+	/* local_np_connect reads the winbind-off flag from our env. */
+	if (flags & SAMBA_NPA_FLAGS_WINBIND_OFF) {
+		(void)winbind_off();
+	}
+	subreq = local_np_connect_send(conn, conn->gate->ev, conn->pipe,
+				       transport, remote_client_name,
+				       remote_client_addr, local_server_name,
+				       local_server_addr, session_info,
+				       (flags & SAMBA_NPA_FLAGS_NEED_IDLE) != 0);
+	if (flags & SAMBA_NPA_FLAGS_WINBIND_OFF) {
+		(void)winbind_on();
+	}
+	if (subreq == NULL) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	tevent_req_set_callback(subreq, conn_upstream_connected, conn);
+}
+
+static void conn_upstream_connected(struct tevent_req *subreq)
+{
+	struct ipcguardd_conn *conn = tevent_req_callback_data(
+		subreq, struct ipcguardd_conn);
+	int ret;
+
+	ret = local_np_connect_recv(subreq, conn, &conn->server_stream);
+	TALLOC_FREE(subreq);
+	if (ret != 0) {
+		DBG_WARNING("ipcguardd: could not reach the RPC server for "
+			    "pipe '%s': %s\n", conn->pipe, strerror(ret));
+		conn_done(conn, "RPC server unreachable");
+		return;
+	}
+	relay_start(&conn->upstream, conn, conn->client_stream,
+		    conn->server_stream, "client");
+	relay_start(&conn->downstream, conn, conn->server_stream,
+		    conn->client_stream, "RPC server");
+}
+
+static void conn_handshake_done(struct tevent_req *subreq)
+{
+	struct ipcguardd_conn *conn = tevent_req_callback_data(
+		subreq, struct ipcguardd_conn);
+	struct ipcguardd *gate = conn->gate;
+	struct named_pipe_auth_req_info7 *info7 = NULL;
+	enum dcerpc_transport_t transport;
+	struct tsocket_address *remote_client_addr = NULL;
+	char *remote_client_name = NULL;
+	struct tsocket_address *local_server_addr = NULL;
+	char *local_server_name = NULL;
+	struct auth_session_info_transport *session_info = NULL;
+	struct ipcguard_decision decision = { .verdict = IPCGUARD_DENY };
+	bool have_session;
+	int ret, err;
+
+	ret = tstream_npa_accept_existing_recv(
+		subreq, &err, conn, &conn->client_stream, &info7, &transport,
+		&remote_client_addr, &remote_client_name, &local_server_addr,
+		&local_server_name, &session_info);
+	TALLOC_FREE(subreq);
+	if (ret == -1) {
+		DBG_WARNING("ipcguardd: rejected a malformed named-pipe "
+			    "handshake on pipe '%s': %s\n", conn->pipe,
+			    strerror(err));
+		conn_done(conn, "malformed handshake");
+		return;
+	}
+	have_session = session_info != NULL &&
+		       session_info->session_info != NULL &&
+		       session_info->session_info->security_token != NULL;
+	if (!have_session) {
+		DBG_WARNING("ipcguardd: handshake on pipe '%s' carries no "
+			    "session; treating the caller as anonymous\n",
+			    conn->pipe);
+		conn->kind = IPCGUARD_SESSION_ANONYMOUS;
+	} else {
+		conn->kind = ipcguard_session_kind_of(
+			session_info->session_info);
+		conn->user = talloc_strdup(
+			conn, ipcguard_session_user(
+				conn, session_info->session_info));
+	}
+	if (remote_client_addr != NULL &&
+	    tsocket_address_is_inet(remote_client_addr, "ip")) {
+		conn->client = tsocket_address_inet_addr_string(
+			remote_client_addr, conn);
+	}
+	if (conn->client == NULL) {
+		conn->client = talloc_strdup(conn, "unknown");
+	}
+	if (conn->user == NULL) {
+		conn->user = talloc_strdup(conn, "");
+	}
+
+	gate_decide(gate, conn->pipe, conn->kind, &decision);
+	if (decision.verdict == IPCGUARD_ALLOW && !have_session) {
+		/* Nothing to forward the caller as. */
+		decision = (struct ipcguard_decision) {
+			.verdict = IPCGUARD_DENY,
+			.rule = "invalid-request",
+			.reason = "the handshake carries no session",
+		};
+	}
+	if (decision.verdict != IPCGUARD_ALLOW) {
+		gate->num_refused++;
+		DBG_WARNING("ipcguardd: refused pipe '%s' to %s session (user "
+			    "'%s', client %s, sids %s): rule %s: %s\n",
+			    conn->pipe, ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client,
+			    have_session ? ipcguard_token_sids(
+				conn,
+				session_info->session_info->security_token) :
+			    "",
+			    decision.rule, decision.reason);
+		refuse_read_next(conn);
+		return;
+	}
+	gate->num_allowed++;
+	conn->allowed = true;
+	DBG_INFO("ipcguardd: allowed pipe '%s' to %s session (user '%s', "
+		 "client %s): rule %s\n", conn->pipe,
+		 ipcguard_session_kind_name(conn->kind), conn->user,
+		 conn->client, decision.rule);
+	conn_forward(conn, info7, session_info->session_info, transport,
+		     remote_client_addr, remote_client_name, local_server_addr,
+		     local_server_name);
+}
+
+static void listener_accept(struct tevent_context *ev, struct tevent_fd *fde,
+			    uint16_t flags, void *private_data)
+{
+	struct ipcguardd_listener *l = talloc_get_type_abort(
+		private_data, struct ipcguardd_listener);
+	struct ipcguardd *gate = l->gate;
+	struct ipcguardd_conn *conn = NULL;
+	struct tstream_context *plain = NULL;
+	struct tevent_req *subreq = NULL;
+	int fd, ret;
+
+	fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -1) {
+		if (errno != EINTR && errno != EAGAIN) {
+			DBG_WARNING("ipcguardd: accept on '%s' failed: %s\n",
+				    l->name, strerror(errno));
+		}
+		return;
+	}
+	conn = talloc_zero(gate, struct ipcguardd_conn);
+	if (conn == NULL) {
+		close(fd);
+		return;
+	}
+	conn->gate = gate;
+	conn->kind = IPCGUARD_SESSION_ANONYMOUS;
+	conn->pipe = talloc_strdup(conn, l->name);
+	conn->user = talloc_strdup(conn, "");
+	conn->client = talloc_strdup(conn, "unknown");
+	DLIST_ADD(gate->conns, conn);
+	gate->num_open++;
+
+	ret = tstream_bsd_existing_socket(conn, fd, &plain);
+	if (ret != 0) {
+		close(fd);
+		conn_done(conn, "out of memory");
+		return;
+	}
+	subreq = tstream_npa_accept_existing_send(conn, ev, plain,
+						  FILE_TYPE_MESSAGE_MODE_PIPE,
+						  0xff | 0x0400 | 0x0100,
+						  4096);
+	if (subreq == NULL) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	tevent_req_set_callback(subreq, conn_handshake_done, conn);
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+static int listen_unix(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		return -1;
+	}
+	unlink(path);
+	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (ret == 0) {
+		ret = chmod(path, mode);
+	}
+	if (ret == 0) {
+		ret = listen(fd, 256);
+	}
+	if (ret != 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static int listener_destructor(struct ipcguardd_listener *l)
+{
+	if (l->fd != -1) {
+		close(l->fd);
+	}
+	return 0;
+}
+
+static bool gate_has_listener(struct ipcguardd *gate, const char *name)
+{
+	struct ipcguardd_listener *l = NULL;
+
+	for (l = gate->listeners; l != NULL; l = l->next) {
+		if (strcmp(l->name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void gate_add_listener(struct ipcguardd *gate, const char *name)
+{
+	struct ipcguardd_listener *l = NULL;
+	char *path = NULL;
+	const char **check = NULL;
+	char *error = NULL;
+	bool ok;
+
+	if (gate_has_listener(gate, name)) {
+		return;
+	}
+	/* Only names a pipe list could hold: the same parser. */
+	ok = ipcguard_parse_name_list(gate, "pipe", name, true, &check,
+				      &error) &&
+	     check[0] != NULL && check[1] == NULL &&
+	     strcmp(check[0], name) == 0;
+	TALLOC_FREE(check);
+	TALLOC_FREE(error);
+	if (!ok) {
+		DBG_DEBUG("ipcguardd: ignoring '%s' in %s: not a pipe name\n",
+			  name, gate->upstream_np_dir);
+		return;
+	}
+	l = talloc_zero(gate, struct ipcguardd_listener);
+	if (l == NULL) {
+		return;
+	}
+	l->gate = gate;
+	l->fd = -1;
+	l->name = talloc_strdup(l, name);
+	path = talloc_asprintf(l, "%s/%s", gate->np_dir, name);
+	if (l->name == NULL || path == NULL) {
+		TALLOC_FREE(l);
+		return;
+	}
+	talloc_set_destructor(l, listener_destructor);
+	l->fd = listen_unix(path, 0600);
+	if (l->fd == -1) {
+		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", path,
+			strerror(errno));
+		TALLOC_FREE(l);
+		return;
+	}
+	l->fde = tevent_add_fd(gate->ev, l, l->fd, TEVENT_FD_READ,
+			       listener_accept, l);
+	if (l->fde == NULL) {
+		TALLOC_FREE(l);
+		return;
+	}
+	DLIST_ADD_END(gate->listeners, l);
+	DBG_NOTICE("ipcguardd: gating pipe '%s'\n", name);
+}
+
+static void gate_rescan(struct ipcguardd *gate)
+{
+	DIR *dir = opendir(gate->upstream_np_dir);
+	struct dirent *e = NULL;
+
+	if (dir == NULL) {
+		return;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		gate_add_listener(gate, e->d_name);
+	}
+	closedir(dir);
+}
+
+static void gate_rescan_timer(struct tevent_context *ev,
+			      struct tevent_timer *te,
+			      struct timeval now, void *private_data)
+{
+	struct ipcguardd *gate = talloc_get_type_abort(private_data,
+						       struct ipcguardd);
+
+	gate_rescan(gate);
+	if (tevent_add_timer(ev, gate, timeval_current_ofs(1, 0),
+			     gate_rescan_timer, gate) == NULL) {
+		DBG_ERR("ipcguardd: cannot schedule the pipe rescan\n");
+	}
+}
+
+static void control_accept(struct tevent_context *ev, struct tevent_fd *fde,
+			   uint16_t flags, void *private_data)
+{
+	struct ipcguardd *gate = talloc_get_type_abort(private_data,
+						       struct ipcguardd);
+	int fd;
+
+	/* Being reachable is the whole answer; see ipcguard_gate_probe(). */
+	fd = accept4(gate->control_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd != -1) {
+		close(fd);
+	}
+}
+
+/* ---- messaging --------------------------------------------------------- */
+
+static void gate_reload(struct messaging_context *msg, void *private_data,
+			uint32_t msg_type, struct server_id server_id,
+			DATA_BLOB *data)
+{
+	struct ipcguardd *gate = talloc_get_type_abort(private_data,
+						       struct ipcguardd);
+	struct ipcguardd_conn *conn = NULL, *next = NULL;
+
+	DBG_NOTICE("ipcguardd: reloading the configuration\n");
+	if (!lp_load_global(get_dyn_CONFIGFILE())) {
+		DBG_ERR("ipcguardd: could not reload %s; keeping the "
+			"previous policy in force\n", get_dyn_CONFIGFILE());
+		return;
+	}
+	if (!gate_load_policy(gate, true)) {
+		return;
+	}
+	/* A tightened policy also ends live pipes it now refuses. */
+	for (conn = gate->conns; conn != NULL; conn = next) {
+		struct ipcguard_decision decision = { 0 };
+
+		next = conn->next;
+		if (!conn->allowed) {
+			continue;
+		}
+		gate_decide(gate, conn->pipe, conn->kind, &decision);
+		if (decision.verdict == IPCGUARD_ALLOW) {
+			continue;
+		}
+		gate->num_refused++;
+		DBG_WARNING("ipcguardd: ended pipe '%s' of %s session (user "
+			    "'%s', client %s) after reload: rule %s: %s\n",
+			    conn->pipe, ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client, decision.rule,
+			    decision.reason);
+		conn_done(conn, "refused by the reloaded policy");
+	}
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static bool gate_setup_sockets(struct ipcguardd *gate)
+{
+	const char *control = NULL;
+	size_t i;
+
+	if (!directory_create_or_exist(gate->gate_dir, 0755)) {
+		DBG_ERR("ipcguardd: cannot create %s: %s\n", gate->gate_dir,
+			strerror(errno));
+		return false;
+	}
+	/* Anyone who can connect here can claim any token: root only,
+	 * as samba-dcerpcd does for its own np directory. */
+	if (!directory_create_or_exist_strict(gate->np_dir, geteuid(),
+					      0700)) {
+		DBG_ERR("ipcguardd: %s must be a directory owned by uid %u "
+			"with mode 0700\n", gate->np_dir,
+			(unsigned)geteuid());
+		return false;
+	}
+	control = talloc_asprintf(gate, "%s/%s", gate->gate_dir,
+				  IPCGUARD_GATE_CONTROL_SOCKET);
+	if (control == NULL) {
+		return false;
+	}
+	gate->control_fd = listen_unix(control, 0600);
+	if (gate->control_fd == -1) {
+		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", control,
+			strerror(errno));
+		return false;
+	}
+	gate->control_fde = tevent_add_fd(gate->ev, gate, gate->control_fd,
+					  TEVENT_FD_READ, control_accept,
+					  gate);
+	if (gate->control_fde == NULL) {
+		return false;
+	}
+	for (i = 0; baseline_pipes[i] != NULL; i++) {
+		gate_add_listener(gate, baseline_pipes[i]);
+	}
+	if (lp_server_role() == ROLE_DOMAIN_PDC ||
+	    lp_server_role() == ROLE_DOMAIN_BDC ||
+	    lp_server_role() == ROLE_IPA_DC ||
+	    lp_server_role() == ROLE_ACTIVE_DIRECTORY_DC) {
+		gate_add_listener(gate, "netlogon");
+	}
+	gate_rescan(gate);
+	return tevent_add_timer(gate->ev, gate, timeval_current_ofs(1, 0),
+				gate_rescan_timer, gate) != NULL;
+}
+
+int main(int argc, const char *argv[])
+{
+	TALLOC_CTX *frame = NULL;
+	struct ipcguardd *gate = NULL;
+	struct samba_cmdline_daemon_cfg *cmdline_daemon_cfg = NULL;
+	const char *problem = NULL;
+	poptContext pc;
+	bool log_stdout;
+	NTSTATUS status;
+	int ret;
+	struct poptOption long_options[] = {
+		POPT_AUTOHELP
+		POPT_COMMON_SAMBA
+		POPT_COMMON_DAEMON
+		POPT_COMMON_VERSION
+		POPT_TABLEEND
+	};
+
+	talloc_enable_null_tracking();
+	frame = talloc_stackframe();
+	umask(0022);
+	smb_init_locale();
+
+	if (!samba_cmdline_init(frame, SAMBA_CMDLINE_CONFIG_SERVER,
+				true /* require_smbconf */)) {
+		fprintf(stderr, "ipcguardd: failed to initialise\n");
+		exit(1);
+	}
+	pc = samba_popt_get_context(getprogname(), argc, argv, long_options,
+				    0);
+	if (pc == NULL) {
+		fprintf(stderr, "ipcguardd: failed to set up options\n");
+		exit(1);
+	}
+	ret = poptGetNextOpt(pc);
+	if (ret != -1) {
+		fprintf(stderr, "ipcguardd: %s: %s\n",
+			poptBadOption(pc, 0), poptStrerror(ret));
+		poptFreeContext(pc);
+		exit(1);
+	}
+	poptFreeContext(pc);
+
+	log_stdout = (debug_get_log_type() == DEBUG_STDOUT);
+	setup_logging("ipcguardd", log_stdout ? DEBUG_STDOUT : DEBUG_FILE);
+	ipcguardd_debug_class = debug_add_class("ipcguard");
+	if (ipcguardd_debug_class == -1) {
+		ipcguardd_debug_class = DBGC_ALL;
+	}
+
+	gate = talloc_zero(NULL, struct ipcguardd);
+	if (gate == NULL) {
+		exit(ENOMEM);
+	}
+	gate->control_fd = -1;
+	gate->gate_dir = ipcguard_gate_dir(gate, &problem);
+	if (gate->gate_dir == NULL) {
+		DBG_ERR("ipcguardd: %s; set it in [global] to the gate's "
+			"directory (for example /run/samba/ipcguard)\n",
+			problem);
+		exit(1);
+	}
+	gate->gate_dir = talloc_strdup(gate, gate->gate_dir);
+	gate->np_dir = talloc_asprintf(gate, "%s/np", gate->gate_dir);
+	gate->upstream_np_dir = talloc_asprintf(gate, "%s/np",
+						lp_ncalrpc_dir());
+	if (gate->gate_dir == NULL || gate->np_dir == NULL ||
+	    gate->upstream_np_dir == NULL) {
+		exit(ENOMEM);
+	}
+	/*
+	 * Our own connections to the RPC servers must go straight to
+	 * samba-dcerpcd.  A command-line setting survives reloads.
+	 */
+	if (!lp_set_cmdline("external_rpc_pipe:socket_dir",
+			    lp_ncalrpc_dir())) {
+		DBG_ERR("ipcguardd: cannot route its own connections to %s\n",
+			lp_ncalrpc_dir());
+		exit(1);
+	}
+
+	cmdline_daemon_cfg = samba_cmdline_get_daemon_cfg();
+	if (log_stdout && cmdline_daemon_cfg->fork) {
+		DBG_ERR("ipcguardd: can't log to stdout unless in the "
+			"foreground\n");
+		exit(1);
+	}
+
+	gate->msg = global_messaging_context();
+	if (gate->msg == NULL) {
+		DBG_ERR("ipcguardd: messaging_init() failed\n");
+		exit(1);
+	}
+	gate->ev = messaging_tevent_context(gate->msg);
+
+	if (cmdline_daemon_cfg->fork) {
+		become_daemon(true, cmdline_daemon_cfg->no_process_group,
+			      log_stdout);
+		status = reinit_after_fork(gate->msg, gate->ev, false, NULL);
+		if (!NT_STATUS_IS_OK(status)) {
+			exit_daemon("reinit_after_fork() failed",
+				    map_errno_from_nt_status(status));
+		}
+	}
+	BlockSignals(true, SIGPIPE);
+	DBG_ERR("ipcguardd version %s (Samba %s) started, gating %s\n",
+		IPCGUARD_VERSION, samba_version_string(), gate->np_dir);
+
+	gate_load_policy(gate, false);
+
+	if (!gate_setup_sockets(gate)) {
+		exit_daemon("ipcguardd: cannot set up its sockets", EIO);
+	}
+	pidfile_create(lp_pid_directory(), "ipcguardd");
+
+	status = server_id_db_add(messaging_names_db(gate->msg), "ipcguardd");
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_WARNING("ipcguardd: cannot register name ipcguardd for "
+			    "smbcontrol: %s\n", nt_errstr(status));
+	}
+	messaging_register(gate->msg, gate, MSG_SMB_CONF_UPDATED,
+			   gate_reload);
+
+	if (cmdline_daemon_cfg->fork) {
+		daemon_ready("ipcguardd");
+	}
+	tevent_loop_wait(gate->ev);
+
+	TALLOC_FREE(gate);
+	TALLOC_FREE(frame);
+	return 0;
+}

@@ -1,0 +1,223 @@
+/*
+ * ipcguard VFS module: anonymous-session controls at tree connect.
+ *
+ * Samba has one knob for anonymous callers ("restrict anonymous") and
+ * always puts Everyone into their tokens.  Windows servers have let admins
+ * say which shares and pipes a null session may use, and whether Everyone
+ * includes Anonymous, for twenty years.  This module brings the share side
+ * of that to smbd: loaded from [global], it sits on every share including
+ * the automatic IPC$, and decides at SMB_VFS_CONNECT.  Pipe opens never
+ * reach a VFS operation in Samba 4.17, so the pipe side lives in the
+ * ipcguardd gate; this module refuses anonymous IPC$ when that gate is not
+ * in the path, because nothing would enforce the pipe list then.
+ *
+ * Things to be careful about:
+ *
+ *  - Classify the *session's* token (smbXsrv_session_info_lookup), not
+ *    conn->session_info: with "force user" the latter is the forced
+ *    account's token and an anonymous caller would pass as authenticated.
+ *
+ *  - Everyone must not be taken out of the token here: smbd copies the
+ *    session's token after this hook and re-runs the share access check
+ *    with it (check_user_ok), and a share without a stored security
+ *    descriptor grants Everyone only, so IPC$ itself would fail.  Instead
+ *    fget_nt_acl hides Everyone's entries from the descriptors anonymous
+ *    callers are checked against, which gives the same access-check
+ *    result without touching smbd's token caches.
+ *
+ *  - Fail closed: a policy that does not parse refuses every anonymous
+ *    connect and says why, once per connect, in the log.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include "includes.h"
+#include "smbd/smbd.h"
+#include "smbd/globals.h"
+#include "auth.h"
+#include "system/filesys.h"
+#include "lib/util/tevent_ntstatus.h"
+#include "libcli/security/security.h"
+#include "lib/tsocket/tsocket.h"
+
+#include "ipcguard_policy.h"
+#include "ipcguard_session.h"
+#include "ipcguard_gate_probe.h"
+
+static int vfs_ipcguard_debug_level = DBGC_VFS;
+
+#undef DBGC_CLASS
+#define DBGC_CLASS vfs_ipcguard_debug_level
+
+struct ipcguard_config {
+	struct ipcguard_policy *policy;
+};
+
+static const char *lp_ipcguard_option(void *private_data, const char *option)
+{
+	return lp_parm_const_string(GLOBAL_SECTION_SNUM, "ipcguard", option,
+				    NULL);
+}
+
+static const char *client_address(struct connection_struct *conn)
+{
+	if (conn->sconn == NULL || conn->sconn->remote_address == NULL) {
+		return "unknown";
+	}
+	return tsocket_address_inet_addr_string(conn->sconn->remote_address,
+						talloc_tos());
+}
+
+static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
+			    const char *user)
+{
+	struct connection_struct *conn = handle->conn;
+	struct auth_session_info *session_info = NULL;
+	struct ipcguard_config *config = NULL;
+	struct ipcguard_request request = {
+		.name = service,
+	};
+	struct ipcguard_decision decision = { .verdict = IPCGUARD_DENY };
+	const char *gate_problem = NULL;
+	NTSTATUS status;
+	size_t i;
+	int ret;
+
+	ret = SMB_VFS_NEXT_CONNECT(handle, service, user);
+	if (ret < 0) {
+		return ret;
+	}
+
+	config = talloc_zero(handle->conn, struct ipcguard_config);
+	if (config == NULL) {
+		goto refuse_nomem;
+	}
+	config->policy = ipcguard_policy_load(config, lp_ipcguard_option,
+					      NULL);
+	if (config->policy == NULL) {
+		goto refuse_nomem;
+	}
+	for (i = 0; config->policy->errors[i] != NULL; i++) {
+		DBG_ERR("ipcguard: invalid policy: %s\n",
+			config->policy->errors[i]);
+	}
+	SMB_VFS_HANDLE_SET_DATA(handle, config, NULL, struct ipcguard_config,
+				return -1);
+
+	status = smbXsrv_session_info_lookup(conn->sconn->client, conn->vuid,
+					     &session_info);
+	if (!NT_STATUS_IS_OK(status)) {
+		/* No session we can classify: treat as anonymous. */
+		DBG_WARNING("ipcguard: no session for vuid %llu: %s\n",
+			    (unsigned long long)conn->vuid, nt_errstr(status));
+		session_info = NULL;
+	}
+	request.session = ipcguard_session_kind_of(session_info);
+	if (IS_IPC(conn)) {
+		request.object = IPCGUARD_OBJECT_IPC;
+		if (ipcguard_session_is_restricted(config->policy,
+						   request.session)) {
+			request.pipe_gate_ready =
+				ipcguard_gate_probe(talloc_tos(),
+						    &gate_problem);
+		}
+	} else {
+		request.object = IPCGUARD_OBJECT_SHARE;
+	}
+
+	ipcguard_decide(config->policy, &request, &decision);
+	if (decision.verdict == IPCGUARD_ALLOW) {
+		DBG_INFO("ipcguard: allowed %s '%s' to %s session "
+			 "(user '%s', client %s): rule %s\n",
+			 ipcguard_object_kind_name(request.object), service,
+			 ipcguard_session_kind_name(request.session),
+			 ipcguard_session_user(talloc_tos(), session_info),
+			 client_address(conn), decision.rule);
+		return 0;
+	}
+
+	DBG_WARNING("ipcguard: refused %s '%s' to %s session (user '%s', "
+		    "client %s, sids %s): rule %s: %s%s%s\n",
+		    ipcguard_object_kind_name(request.object), service,
+		    ipcguard_session_kind_name(request.session),
+		    ipcguard_session_user(talloc_tos(), session_info),
+		    client_address(conn),
+		    ipcguard_token_sids(talloc_tos(),
+					session_info != NULL ?
+					session_info->security_token : NULL),
+		    decision.rule, decision.reason,
+		    gate_problem != NULL ? ": " : "",
+		    gate_problem != NULL ? gate_problem : "");
+	SMB_VFS_NEXT_DISCONNECT(handle);
+	errno = EACCES;
+	return -1;
+
+refuse_nomem:
+	DBG_ERR("ipcguard: out of memory, refusing connect to '%s'\n",
+		service);
+	SMB_VFS_NEXT_DISCONNECT(handle);
+	errno = ENOMEM;
+	return -1;
+}
+
+static NTSTATUS ipcguard_fget_nt_acl(vfs_handle_struct *handle,
+				     files_struct *fsp,
+				     uint32_t security_info,
+				     TALLOC_CTX *mem_ctx,
+				     struct security_descriptor **ppdesc)
+{
+	struct ipcguard_config *config = NULL;
+	enum ipcguard_session_kind kind;
+	NTSTATUS status;
+	unsigned changed;
+
+	status = SMB_VFS_NEXT_FGET_NT_ACL(handle, fsp, security_info, mem_ctx,
+					  ppdesc);
+	if (!NT_STATUS_IS_OK(status) || *ppdesc == NULL) {
+		return status;
+	}
+	SMB_VFS_HANDLE_GET_DATA(handle, config, struct ipcguard_config,
+				return NT_STATUS_INTERNAL_ERROR);
+
+	kind = ipcguard_session_kind_of(handle->conn->session_info);
+	if (!ipcguard_strip_everyone(config->policy, kind)) {
+		return status;
+	}
+	changed = ipcguard_sd_hide_everyone(*ppdesc);
+	if (changed > 0) {
+		DBG_DEBUG("ipcguard: %s: hid %u Everyone entries from %s "
+			  "session\n",
+			  fsp_str_dbg(fsp), changed,
+			  ipcguard_session_kind_name(kind));
+	}
+	return status;
+}
+
+static struct vfs_fn_pointers vfs_ipcguard_fns = {
+	.connect_fn = ipcguard_connect,
+	.fget_nt_acl_fn = ipcguard_fget_nt_acl,
+};
+
+static_decl_vfs;
+NTSTATUS vfs_ipcguard_init(TALLOC_CTX *ctx)
+{
+	NTSTATUS status;
+
+	status = smb_register_vfs(SMB_VFS_INTERFACE_VERSION, "ipcguard",
+				  &vfs_ipcguard_fns);
+	if (!NT_STATUS_IS_OK(status)) {
+		return status;
+	}
+	vfs_ipcguard_debug_level = debug_add_class("ipcguard");
+	if (vfs_ipcguard_debug_level == -1) {
+		vfs_ipcguard_debug_level = DBGC_VFS;
+		DBG_ERR("ipcguard: couldn't register the ipcguard debug "
+			"class\n");
+	}
+	return NT_STATUS_OK;
+}
