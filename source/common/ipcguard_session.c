@@ -9,7 +9,7 @@
  * (at your option) any later version.
  */
 
-#include "replace.h"
+#include "includes.h"
 #include "librpc/gen_ndr/auth.h"
 #include "libcli/security/security.h"
 #include "libcli/security/session.h"

@@ -52,6 +52,8 @@
 #include "source3/rpc_client/local_np.h"
 #include "lib/util/server_id_db.h"
 #include "messages.h"
+#include "source3/lib/global_contexts.h"
+#include "lib/util/pidfile.h"
 #include "nsswitch/winbind_client.h"
 #include "smbd/proto.h"
 
@@ -950,8 +952,9 @@ int main(int argc, const char *argv[])
 		}
 	}
 	BlockSignals(true, SIGPIPE);
-	DBG_ERR("ipcguardd version %s (Samba %s) started, gating %s\n",
-		IPCGUARD_VERSION, samba_version_string(), gate->np_dir);
+	DBG_ERR("ipcguardd version %s (build %s, Samba %s) started, gating "
+		"%s\n", IPCGUARD_VERSION, IPCGUARD_BUILD_ID,
+		samba_version_string(), gate->np_dir);
 
 	gate_load_policy(gate, false);
 
@@ -960,10 +963,10 @@ int main(int argc, const char *argv[])
 	}
 	pidfile_create(lp_pid_directory(), "ipcguardd");
 
-	status = server_id_db_add(messaging_names_db(gate->msg), "ipcguardd");
-	if (!NT_STATUS_IS_OK(status)) {
+	ret = server_id_db_add(messaging_names_db(gate->msg), "ipcguardd");
+	if (ret != 0) {
 		DBG_WARNING("ipcguardd: cannot register name ipcguardd for "
-			    "smbcontrol: %s\n", nt_errstr(status));
+			    "smbcontrol: %s\n", strerror(ret));
 	}
 	messaging_register(gate->msg, gate, MSG_SMB_CONF_UPDATED,
 			   gate_reload);

@@ -219,5 +219,7 @@ NTSTATUS vfs_ipcguard_init(TALLOC_CTX *ctx)
 		DBG_ERR("ipcguard: couldn't register the ipcguard debug "
 			"class\n");
 	}
+	DBG_NOTICE("ipcguard: vfs module %s (build %s) loaded\n",
+		   IPCGUARD_VERSION, IPCGUARD_BUILD_ID);
 	return NT_STATUS_OK;
 }

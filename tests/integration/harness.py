@@ -1,0 +1,322 @@
+"""Real-smbd test harness for ipcguard.
+
+Starts Debian's smbd (and, where a test asks, the freshly built ipcguardd)
+on 127.0.0.1 with private directories and a free port, drives it with the
+real rpcclient and smbclient, and stops every process it started by pid
+(each is started as the leader of its own process group, so helpers it
+forks, samba-dcerpcd and its rpcd workers, go with it).
+"""
+
+import hashlib
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, 'build')
+TEST_USER = 'ipcgtuser'
+TEST_PASSWORD = 'Ipcg-Test-Pw1'
+CLIENT_ENV = dict(os.environ, LC_ALL='C')
+
+
+def modules_dir():
+    out = subprocess.run(['smbd', '-b'], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.search(r'MODULESDIR:\s*(\S+)', out)
+    return m.group(1)
+
+
+def build_id():
+    with open(os.path.join(BUILD, 'BUILD_ID')) as f:
+        return f.read().strip()
+
+
+def sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def install_module():
+    """Install the freshly built module where smbd loads modules from."""
+    src = os.path.join(BUILD, 'ipcguard.so')
+    dst = os.path.join(modules_dir(), 'vfs', 'ipcguard.so')
+    if not os.path.exists(dst) or sha256(src) != sha256(dst):
+        tmp = dst + '.new'
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, dst)
+    return dst
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def ensure_unix_user(name):
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(['useradd', '-M', '-s', '/usr/sbin/nologin', name],
+                       check=True)
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout + proc.stderr
+
+    def __repr__(self):
+        return 'rc=%d out=%r' % (self.rc, self.out)
+
+
+class Server:
+    """One private Samba instance; use as a context manager."""
+
+    def __init__(self, ipcguard=None, gate=True, shares=None,
+                 extra_global=None, vfs=True, role=None):
+        self.dir = tempfile.mkdtemp(prefix='ipcguard-it-')
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, 'smb.conf')
+        self.gate_dir = os.path.join(self.dir, 'gate')
+        self.log = os.path.join(self.dir, 'log', 'smbd.log')
+        self.gate_log = os.path.join(self.dir, 'log', 'ipcguardd.log')
+        self.ipcguard = dict(ipcguard or {})
+        self.use_gate = gate
+        self.vfs = vfs
+        self.role = role
+        self.extra_global = list(extra_global or [])
+        self.shares = shares if shares is not None else {
+            'public': {}, 'private': {},
+        }
+        self.procs = []
+        self.gate_proc = None
+        for sub in ('pid', 'lock', 'state', 'cache', 'private', 'ncalrpc',
+                    'log', 'shares'):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        for name in self.shares:
+            path = os.path.join(self.dir, 'shares', name)
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, 0o755)
+            with open(os.path.join(path, 'hello.txt'), 'w') as f:
+                f.write('hello from %s\n' % name)
+        self.write_conf()
+
+    # -- configuration ----------------------------------------------------
+
+    def write_conf(self):
+        d = self.dir
+        lines = [
+            '[global]',
+            'netbios name = IPCGTEST',
+            'workgroup = IPCGTEST',
+            'server role = %s' % (self.role or 'standalone server'),
+            'smb ports = %d' % self.port,
+            'interfaces = lo',
+            'bind interfaces only = yes',
+            'disable netbios = yes',
+            'pid directory = %s/pid' % d,
+            'lock directory = %s/lock' % d,
+            'state directory = %s/state' % d,
+            'cache directory = %s/cache' % d,
+            'private dir = %s/private' % d,
+            'ncalrpc dir = %s/ncalrpc' % d,
+            'log file = %s/log/%%m.log' % d,
+            'max log size = 0',
+            'log level = 1 ipcguard:5',
+            'passdb backend = tdbsam:%s/private/passdb.tdb' % d,
+            'map to guest = bad user',
+            'guest account = nobody',
+            'load printers = no',
+            'printing = bsd',
+            'printcap name = /dev/null',
+            'disable spoolss = no',
+            'server min protocol = NT1',
+            'restrict anonymous = 0',
+            'usershare max shares = 0',
+            'dns proxy = no',
+        ]
+        if self.vfs:
+            lines.append('vfs objects = ipcguard')
+        if self.use_gate:
+            lines.append('external_rpc_pipe:socket_dir = %s' % self.gate_dir)
+        for k, v in self.ipcguard.items():
+            lines.append('ipcguard:%s = %s' % (k, v))
+        lines += self.extra_global
+        for name, opts in self.shares.items():
+            lines.append('[%s]' % name)
+            lines.append('path = %s/shares/%s' % (d, name))
+            lines.append('guest ok = yes')
+            lines.append('read only = yes')
+            for k, v in opts.items():
+                lines.append('%s = %s' % (k, v))
+        with open(self.conf, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+
+    def set_ipcguard(self, **opts):
+        for k, v in opts.items():
+            key = k.replace('_', ' ')
+            if v is None:
+                self.ipcguard.pop(key, None)
+            else:
+                self.ipcguard[key] = v
+        self.write_conf()
+
+    # -- processes --------------------------------------------------------
+
+    def _spawn(self, argv, logname):
+        logf = open(os.path.join(self.dir, 'log', logname), 'ab')
+        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        logf.close()
+        self.procs.append(p)
+        return p
+
+    def start(self):
+        install_module()
+        ensure_unix_user(TEST_USER)
+        subprocess.run(['smbpasswd', '-c', self.conf, '-s', '-a', TEST_USER],
+                       input='%s\n%s\n' % (TEST_PASSWORD, TEST_PASSWORD),
+                       text=True, check=True, capture_output=True)
+        if self.use_gate:
+            self.start_gate()
+        self.smbd = self._spawn(['smbd', '--foreground', '--no-process-group',
+                                 '-s', self.conf], 'smbd.stdout')
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(('127.0.0.1', self.port), 1):
+                    return self
+            except OSError:
+                if self.smbd.poll() is not None:
+                    raise RuntimeError('smbd exited: %s' % self.logs())
+                time.sleep(0.1)
+        raise RuntimeError('smbd did not listen on %d' % self.port)
+
+    def start_gate(self, wait=True):
+        ctl = os.path.join(self.gate_dir, 'ipcguardd.sock')
+        if os.path.exists(ctl):
+            os.unlink(ctl)
+        self.gate_proc = self._spawn(
+            [os.path.join(BUILD, 'ipcguardd'), '--foreground',
+             '--no-process-group', '--debug-stdout', '-s', self.conf],
+            'ipcguardd.log')
+        if not wait:
+            return self.gate_proc
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if os.path.exists(ctl):
+                return self.gate_proc
+            if self.gate_proc.poll() is not None:
+                raise RuntimeError('ipcguardd exited: %s' %
+                                   self.read('ipcguardd.log'))
+            time.sleep(0.05)
+        raise RuntimeError('ipcguardd did not start')
+
+    def stop_gate(self):
+        if self.gate_proc is not None:
+            self._kill(self.gate_proc)
+            self.gate_proc = None
+
+    @staticmethod
+    def _kill(p):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
+        # Helpers forked into the group (samba-dcerpcd, rpcd_*) too.
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def stop(self):
+        for p in reversed(self.procs):
+            self._kill(p)
+        self.procs = []
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if exc[0] is None and not os.environ.get('IPCGUARD_KEEP'):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    # -- clients ----------------------------------------------------------
+
+    def _auth(self, who):
+        if who == 'anonymous':
+            return ['-U%', '-N']
+        if who == 'guest':
+            return ['-Unosuchuser%whatever']
+        return ['-U%s%%%s' % (TEST_USER, TEST_PASSWORD)]
+
+    def rpcclient(self, who, cmd, proto=None, timeout=60):
+        argv = ['rpcclient', '-s', self.conf, '-p', str(self.port)]
+        argv += self._auth(who)
+        if proto:
+            argv += ['--option=client max protocol=%s' % proto,
+                     '--option=client min protocol=%s' % proto]
+        argv += ['-c', cmd, '127.0.0.1']
+        return Result(subprocess.run(argv, capture_output=True, text=True,
+                                     timeout=timeout, env=CLIENT_ENV))
+
+    def smbclient(self, who, share, cmd='ls', proto=None, timeout=60):
+        argv = ['smbclient', '-s', self.conf, '-p', str(self.port)]
+        argv += self._auth(who)
+        if proto:
+            argv += ['-m', proto]
+        argv += ['//127.0.0.1/%s' % share, '-c', cmd]
+        return Result(subprocess.run(argv, capture_output=True, text=True,
+                                     timeout=timeout, env=CLIENT_ENV))
+
+    def smbcontrol(self, dest, *args):
+        return Result(subprocess.run(
+            ['smbcontrol', '-s', self.conf, dest] + list(args),
+            capture_output=True, text=True, timeout=30, env=CLIENT_ENV))
+
+    # -- logs -------------------------------------------------------------
+
+    def read(self, name):
+        try:
+            with open(os.path.join(self.dir, 'log', name), errors='replace') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def logs(self):
+        out = ''
+        for name in sorted(os.listdir(os.path.join(self.dir, 'log'))):
+            out += self.read(name)
+        return out
+
+    def wait_log(self, pattern, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            text = self.logs()
+            if re.search(pattern, text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError('log never matched %r' % pattern)
+
+
+def anon_granted(r):
+    return r.rc == 0 and 'NT_STATUS' not in r.out

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+#
+# ipcguard is built by the waf of a Samba source tree prepared to match the
+# installed Samba exactly (tools/prepare-samba-tree.sh).  tools/build.sh
+# links this clone into that tree as ./ipcguard and the tree's top-level
+# wscript_build recurses here, so everything below uses Samba's own build
+# rules, headers, configure results and library names.  Run `make`, not
+# waf, from the clone.
+
+IPCGUARD_VERSION = '0.1.0'
+
+
+def build(bld):
+    import os
+    # tools/build.sh sets a fresh id per build; the module and the gate log
+    # it, so a test can prove smbd loaded the module it just built.
+    build_id = os.environ.get('IPCGUARD_BUILD_ID', 'unknown')
+    version_cflags = ['-DIPCGUARD_VERSION="%s"' % IPCGUARD_VERSION,
+                      '-DIPCGUARD_BUILD_ID="%s"' % build_id]
+
+    # The policy engine: pure logic, talloc only, no Samba library.
+    bld.SAMBA_SUBSYSTEM('ipcguard_policy',
+                        source='source/policy/ipcguard_policy.c',
+                        includes='source/policy',
+                        deps='talloc')
+
+    # What the module, the gate and the tool share on Samba's side:
+    # session classification and the gate probe.
+    bld.SAMBA3_SUBSYSTEM('ipcguard_samba',
+                         source='''source/common/ipcguard_session.c
+                                   source/common/ipcguard_gate_probe.c''',
+                         includes='source/policy source/common',
+                         deps='ipcguard_policy samba-security smbconf')
+
+    bld.SAMBA3_MODULE('vfs_ipcguard',
+                      subsystem='vfs',
+                      source='source/module/vfs_ipcguard.c',
+                      includes='source/policy source/common',
+                      deps='ipcguard_samba smbd_base samba-debug',
+                      cflags=version_cflags,
+                      init_function='',
+                      internal_module=False,
+                      enabled=True,
+                      install=False)
+
+    bld.SAMBA3_BINARY('ipcguardd',
+                      source='source/gate/ipcguardd.c',
+                      includes='source/policy source/common',
+                      cflags=version_cflags,
+                      deps='''ipcguard_samba talloc tevent CMDLINE_S3
+                              samba3core smbconf msrpc3 npa_tstream
+                              dcerpc-binding ndr-samba samba-security
+                              server_id_db samba-sockets''',
+                      # Find the distribution's private Samba libraries
+                      # the way Debian's own binaries do.
+                      ldflags='-Wl,--enable-new-dtags,-rpath,%s' %
+                              bld.env.PRIVATELIBDIR,
+                      install=False)
+
+    bld.SAMBA_BINARY('ipcguard_test_policy',
+                     source='tests/unit/test_policy.c',
+                     includes='source/policy',
+                     deps='ipcguard_policy cmocka',
+                     install=False)
