@@ -15,8 +15,9 @@ def build(bld):
     # tools/build.sh sets a fresh id per build; the module and the gate log
     # it, so a test can prove smbd loaded the module it just built.
     build_id = os.environ.get('IPCGUARD_BUILD_ID', 'unknown')
-    version_cflags = ['-DIPCGUARD_VERSION="%s"' % IPCGUARD_VERSION,
-                      '-DIPCGUARD_BUILD_ID="%s"' % build_id]
+    # A string: SAMBA_MODULE appends its own -D with "+=".
+    version_cflags = '-DIPCGUARD_VERSION="%s" -DIPCGUARD_BUILD_ID="%s"' % (
+        IPCGUARD_VERSION, build_id)
 
     # The policy engine: pure logic, talloc only, no Samba library.
     bld.SAMBA_SUBSYSTEM('ipcguard_policy',
@@ -38,7 +39,7 @@ def build(bld):
                       includes='source/policy source/common',
                       deps='ipcguard_samba smbd_base samba-debug',
                       cflags=version_cflags,
-                      init_function='',
+                      init_function='vfs_ipcguard_init',
                       internal_module=False,
                       enabled=True,
                       install=False)

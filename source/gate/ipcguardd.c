@@ -319,8 +319,9 @@ static void relay_read(struct relay_direction *dir)
 
 static void relay_got_pdu(struct tevent_req *subreq)
 {
-	struct relay_direction *dir = tevent_req_callback_data(
-		subreq, struct relay_direction);
+	/* Embedded in the connection, not a talloc object. */
+	struct relay_direction *dir = (struct relay_direction *)
+		tevent_req_callback_data_void(subreq);
 	struct ncacn_packet *pkt = NULL;
 	NTSTATUS status;
 
@@ -350,8 +351,9 @@ static void relay_got_pdu(struct tevent_req *subreq)
 
 static void relay_written(struct tevent_req *subreq)
 {
-	struct relay_direction *dir = tevent_req_callback_data(
-		subreq, struct relay_direction);
+	/* Embedded in the connection, not a talloc object. */
+	struct relay_direction *dir = (struct relay_direction *)
+		tevent_req_callback_data_void(subreq);
 	int ret, err;
 
 	ret = tstream_writev_recv(subreq, &err);

@@ -48,6 +48,7 @@ def install_module():
     src = os.path.join(BUILD, 'ipcguard.so')
     dst = os.path.join(modules_dir(), 'vfs', 'ipcguard.so')
     if not os.path.exists(dst) or sha256(src) != sha256(dst):
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
         tmp = dst + '.new'
         shutil.copyfile(src, tmp)
         os.chmod(tmp, 0o644)
