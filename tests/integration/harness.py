@@ -142,6 +142,7 @@ class Server:
             'printcap name = /dev/null',
             'disable spoolss = no',
             'server min protocol = NT1',
+            'client min protocol = NT1',
             'restrict anonymous = 0',
             'usershare max shares = 0',
             'dns proxy = no',
@@ -300,7 +301,7 @@ class Server:
         try:
             with open(os.path.join(self.dir, 'log', name), errors='replace') as f:
                 return f.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):
             return ''
 
     def logs(self):

@@ -1,0 +1,154 @@
+"""Issue 2: the ipcguard VFS module inside Debian's real smbd."""
+
+import os
+import subprocess
+
+import pytest
+
+import harness
+from harness import Server
+
+REFUSED_CONNECT = 'NT_STATUS_UNSUCCESSFUL'
+
+
+def refused(r):
+    return r.rc != 0 and REFUSED_CONNECT in r.out
+
+
+def test_loads_the_freshly_built_module():
+    with Server(ipcguard={'null session shares': 'public'}) as s:
+        r = s.smbclient('user', 'public')
+        assert r.rc == 0, r
+        installed = os.path.join(harness.modules_dir(), 'vfs', 'ipcguard.so')
+        assert harness.sha256(installed) == harness.sha256(
+            os.path.join(harness.BUILD, 'ipcguard.so'))
+        s.wait_log(r'ipcguard: vfs module \S+ \(build %s\) loaded' %
+                   harness.build_id())
+
+
+def test_defaults_refuse_anonymous_everywhere():
+    with Server(ipcguard={}) as s:
+        assert refused(s.smbclient('anonymous', 'public'))
+        assert refused(s.rpcclient('anonymous', 'srvinfo'))
+        s.wait_log(r"refused share 'public' to anonymous session .*"
+                   r"rule auto-disable")
+        s.wait_log(r"refused ipc 'IPC\$' to anonymous session .*"
+                   r"rule auto-disable")
+        # Authenticated sessions are never affected.
+        assert s.smbclient('user', 'public').rc == 0
+        assert s.smbclient('user', 'private').rc == 0
+        r = s.rpcclient('user', 'srvinfo')
+        assert r.rc == 0 and 'IPCGTEST' in r.out, r
+
+
+@pytest.mark.parametrize('proto', ['NT1', 'SMB3'])
+def test_share_list(proto):
+    opts = {'null session shares': 'public',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts) as s:
+        r = s.smbclient('anonymous', 'PUBLIC', 'get hello.txt /dev/null',
+                        proto=proto)
+        assert r.rc == 0, r
+        assert refused(s.smbclient('anonymous', 'private', proto=proto))
+        s.wait_log(r"refused share 'private' to anonymous session "
+                   r"\(user '', client 127\.0\.0\.1, sids S-1-5-7,.*\): "
+                   r"rule null-session-shares")
+        assert s.smbclient('user', 'private', proto=proto).rc == 0
+
+
+def test_restrict_null_session_access_off():
+    opts = {'null session shares': 'public',
+            'restrict null session access': 'no',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts) as s:
+        assert s.smbclient('anonymous', 'private').rc == 0
+
+
+def test_ipc_without_and_with_listed_pipes():
+    with Server(ipcguard={'null session shares': 'public'}) as s:
+        assert refused(s.rpcclient('anonymous', 'lsaquery'))
+        s.wait_log(r"refused ipc 'IPC\$' to anonymous session .*"
+                   r"rule null-session-pipes")
+        s.set_ipcguard(null_session_pipes='lsarpc')
+        # New tree connects read the changed smb.conf.
+        s.smbcontrol('smbd', 'reload-config')
+        r = s.rpcclient('anonymous', 'lsaquery')
+        assert 'Cannot connect to server' not in r.out, r
+
+
+def test_guest_counts_as_anonymous_by_default():
+    opts = {'null session shares': 'public',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts) as s:
+        assert s.smbclient('guest', 'public').rc == 0
+        assert refused(s.smbclient('guest', 'private'))
+        s.wait_log(r"refused share 'private' to guest session")
+
+
+def test_guest_exempt_when_configured():
+    opts = {'null session shares': 'public',
+            'guest is anonymous': 'no'}
+    with Server(ipcguard=opts) as s:
+        assert s.smbclient('guest', 'private').rc == 0
+        assert refused(s.smbclient('anonymous', 'private'))
+
+
+@pytest.mark.parametrize('option,value,message', [
+    ('restrict null session access', 'maybe', 'not a boolean'),
+    ('everyone includes anonymous', 'yess', 'not a boolean'),
+    ('guest is anonymous', '2', 'not a boolean'),
+    ('null session shares', 'pub/lic', 'not allowed in a share name'),
+    ('null session pipes', 'lsa*rpc', 'not allowed in a pipe name'),
+    ('null session shares', '"public', 'unterminated quote'),
+])
+def test_bad_option_fails_closed(option, value, message):
+    opts = {'null session shares': 'public', 'null session pipes': 'lsarpc',
+            'everyone includes anonymous': 'yes'}
+    opts[option] = value
+    with Server(ipcguard=opts) as s:
+        assert refused(s.smbclient('anonymous', 'public'))
+        assert refused(s.rpcclient('anonymous', 'lsaquery'))
+        s.wait_log(r'ipcguard: invalid policy: ipcguard:%s.*%s' %
+                   (option, message))
+        s.wait_log(r"refused share 'public' to anonymous session .*"
+                   r"rule invalid-policy")
+        assert s.smbclient('user', 'public').rc == 0
+        assert s.rpcclient('user', 'srvinfo').rc == 0
+
+
+def _acl_share(s):
+    """A share whose files grant read to Everyone only, or to the unix
+    group 65534, which Samba puts in anonymous tokens as S-1-22-2-65534.
+    (The user nobody would not do: as the guest account it maps to the
+    domain Guest SID in ACLs, which anonymous tokens do not hold.)"""
+    path = os.path.join(s.dir, 'shares', 'acls')
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o755)
+    subprocess.run(['setfacl', '-m', 'g:65534:rx', path], check=True)
+    for name, mode, acl in (('everyone.txt', 0o644, None),
+                            ('nobody.txt', 0o640, 'g:65534:r')):
+        f = os.path.join(path, name)
+        with open(f, 'w') as fh:
+            fh.write('secret\n')
+        os.chmod(f, mode)
+        if acl:
+            subprocess.run(['setfacl', '-m', acl, f], check=True)
+
+
+@pytest.mark.parametrize('eia', ['no', 'yes'])
+def test_everyone_includes_anonymous_on_file_acls(eia):
+    opts = {'null session shares': 'acls', 'everyone includes anonymous': eia}
+    with Server(ipcguard=opts, shares={'acls': {}}) as s:
+        _acl_share(s)
+        nobody = s.smbclient('anonymous', 'acls', 'get nobody.txt /dev/null')
+        everyone = s.smbclient('anonymous', 'acls',
+                               'get everyone.txt /dev/null')
+        assert nobody.rc == 0, nobody
+        if eia == 'no':
+            assert everyone.rc != 0 and 'ACCESS_DENIED' in everyone.out, \
+                everyone
+        else:
+            assert everyone.rc == 0, everyone
+        # An authenticated user still gets what Everyone is granted.
+        r = s.smbclient('user', 'acls', 'get everyone.txt /dev/null')
+        assert r.rc == 0, r
