@@ -268,7 +268,10 @@ class Server:
         if who == 'anonymous':
             return ['-U%', '-N']
         if who == 'guest':
-            return ['-Unosuchuser%whatever']
+            # A guest session has no key to sign with.
+            return ['-Unosuchuser%whatever',
+                    '--option=client ipc signing=auto',
+                    '--option=client signing=auto']
         return ['-U%s%%%s' % (TEST_USER, TEST_PASSWORD)]
 
     def rpcclient(self, who, cmd, proto=None, timeout=60):
