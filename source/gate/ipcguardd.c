@@ -105,6 +105,7 @@ struct ipcguardd_conn {
 	char *user;
 	char *client;
 	bool allowed;
+	uint32_t npa_flags;	/* smbd's NPA flags, taken out of the token */
 	struct tstream_context *client_stream;
 	struct tstream_context *server_stream;
 	struct relay_direction upstream;	/* client -> RPC server */
@@ -417,9 +418,8 @@ static void conn_forward(struct ipcguardd_conn *conn,
 			 const char *local_server_name)
 {
 	struct tevent_req *subreq = NULL;
-	uint32_t flags;
+	uint32_t flags = conn->npa_flags;
 
-	flags = token_take_npa_flags(session_info->security_token);
 	if (ipcguard_strip_everyone(conn->gate->policy, conn->kind) &&
 	    ipcguard_token_remove_everyone(session_info->security_token)) {
 		DBG_DEBUG("ipcguardd: removed Everyone from the %s token for "
@@ -503,6 +503,8 @@ static void conn_handshake_done(struct tevent_req *subreq)
 			    conn->pipe);
 		conn->kind = IPCGUARD_SESSION_ANONYMOUS;
 	} else {
+		conn->npa_flags = token_take_npa_flags(
+			session_info->session_info->security_token);
 		conn->kind = ipcguard_session_kind_of(
 			session_info->session_info);
 		conn->user = talloc_strdup(

@@ -1,0 +1,52 @@
+# ipcguard: the usual verbs around the Samba tree's waf (as Samba wraps waf).
+# The first build prepares a Samba source tree matching the installed smbd
+# (about 15 minutes on 2 cores); later builds reuse it from
+# /var/cache/ipcguard.
+
+PYTHON := /usr/bin/python3
+DESTDIR ?=
+MODULESDIR = $(shell smbd -b 2>/dev/null | sed -n 's/^ *MODULESDIR: //p')
+SBINDIR ?= /usr/sbin
+MANDIR ?= /usr/share/man
+UNITDIR ?= /lib/systemd/system
+
+.PHONY: all build deps test unit integration demo bench man install clean
+
+all: build
+
+deps:
+	./tools/install-deps.sh
+
+build:
+	./tools/build.sh
+
+unit: build
+	./build/test_policy
+
+integration: build
+	cd tests/integration && $(PYTHON) -m pytest -v -p no:cacheprovider
+
+# The README's test command: sets everything up and runs every test.
+test:
+	./tests/run.sh
+
+# The README's demo command.
+demo:
+	./tools/demo.sh
+
+bench: build
+	$(PYTHON) tests/bench/bench_gate.py
+
+man:
+	./tools/build-man.sh
+
+install: build man
+	install -d $(DESTDIR)$(MODULESDIR)/vfs $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 0644 build/ipcguard.so $(DESTDIR)$(MODULESDIR)/vfs/ipcguard.so
+	install -m 0755 build/ipcguardd $(DESTDIR)$(SBINDIR)/ipcguardd
+	install -m 0644 build/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 packaging/ipcguardd.service $(DESTDIR)$(UNITDIR)/
+
+clean:
+	rm -rf build
