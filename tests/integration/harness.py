@@ -248,10 +248,44 @@ class Server:
         except ProcessLookupError:
             pass
 
+    def helper_pids(self):
+        """Processes started on our behalf that left our process groups:
+        samba-dcerpcd (it starts a new session) and its rpcd_* workers,
+        recognised by this instance's private smb.conf on their command
+        line."""
+        pids = []
+        marker = ('--configfile=%s' % self.conf).encode()
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                    args = f.read().split(b'\0')
+            except OSError:
+                continue
+            if marker in args:
+                pids.append(int(entry))
+        return pids
+
     def stop(self):
         for p in reversed(self.procs):
             self._kill(p)
         self.procs = []
+        deadline = time.time() + 10
+        while True:
+            pids = self.helper_pids()
+            if not pids:
+                break
+            sig = signal.SIGTERM if time.time() < deadline - 5 else \
+                signal.SIGKILL
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            if time.time() > deadline:
+                raise RuntimeError('could not stop %s' % pids)
+            time.sleep(0.2)
 
     def __enter__(self):
         return self.start()
