@@ -1,13 +1,16 @@
-"""Every test must leave no Samba process of its own behind."""
+"""Every test must leave no process of its Samba instances behind."""
 
 import os
 
 import pytest
 
+import harness
+
 
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
     yield
+    ours = [('%s/smb.conf' % d).encode() for d in harness.CREATED_DIRS]
     left = []
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
@@ -17,6 +20,6 @@ def no_leftover_processes():
                 cmd = f.read().replace(b'\0', b' ')
         except OSError:
             continue
-        if b'/ipcguard-it-' in cmd and b'smb.conf' in cmd:
+        if any(conf in cmd for conf in ours):
             left.append(cmd.decode(errors='replace'))
     assert not left, 'processes left running: %s' % left

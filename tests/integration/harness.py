@@ -24,6 +24,9 @@ BUILD = os.path.join(ROOT, 'build')
 TEST_USER = 'ipcgtuser'
 TEST_PASSWORD = 'Ipcg-Test-Pw1'
 CLIENT_ENV = dict(os.environ, LC_ALL='C')
+# Private directories of every Server this process created, so a check for
+# leftover processes looks at ours only (another run may share the machine).
+CREATED_DIRS = []
 
 
 def modules_dir():
@@ -85,6 +88,7 @@ class Server:
     def __init__(self, ipcguard=None, gate=True, shares=None,
                  extra_global=None, vfs=True, role=None):
         self.dir = tempfile.mkdtemp(prefix='ipcguard-it-')
+        CREATED_DIRS.append(self.dir)
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.conf = os.path.join(self.dir, 'smb.conf')
