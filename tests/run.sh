@@ -7,8 +7,7 @@ export PATH="/usr/bin:/usr/sbin:/bin:/sbin:$PATH"
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-./tools/install-deps.sh
-./tools/build.sh
+./tools/setup.sh
 
 echo "== unit tests (cmocka)"
 ./build/test_policy

@@ -6,6 +6,5 @@ set -euo pipefail
 export PATH="/usr/bin:/usr/sbin:/bin:/sbin:$PATH"
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-./tools/install-deps.sh
-./tools/build.sh
+./tools/setup.sh
 exec /usr/bin/python3 tools/demo.py "$@"
