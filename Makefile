@@ -35,7 +35,7 @@ demo:
 	./tools/demo.sh
 
 bench: build
-	$(PYTHON) tests/bench/bench_gate.py
+	$(PYTHON) tests/bench/bench_gate.py --write
 
 man:
 	./tools/build-man.sh
