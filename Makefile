@@ -50,3 +50,12 @@ install: build man
 
 clean:
 	rm -rf build
+
+# Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz:
+	./tools/build-sanitized.sh
+	mkdir -p build/fuzz-corpus && cp tests/fuzz/corpus/* build/fuzz-corpus/
+	./build/sanitized/fuzz_policy_options -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=4096 build/fuzz-corpus

@@ -12,6 +12,17 @@ cd "$here"
 echo "== unit tests (cmocka)"
 ./build/test_policy
 
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+./tools/build-sanitized.sh
+./build/sanitized/test_policy
+
+echo "== fuzzing the policy parsers (${IPCGUARD_FUZZ_SECONDS:-20} s)"
+fuzz_corpus=$(mktemp -d)
+cp tests/fuzz/corpus/* "$fuzz_corpus/"
+./build/sanitized/fuzz_policy_options -max_total_time="${IPCGUARD_FUZZ_SECONDS:-20}" \
+	-max_len=4096 "$fuzz_corpus" 2>&1 | tail -n 3
+rm -rf "$fuzz_corpus"
+
 echo "== man pages"
 ./tools/build-man.sh
 

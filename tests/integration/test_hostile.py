@@ -1,0 +1,62 @@
+"""Hostile bytes sent straight to the gate's sockets: each connection is
+rejected with a log line, the gate keeps running and keeps serving."""
+
+import os
+import socket
+import struct
+import time
+
+from harness import Server
+from test_gate import got_through, gate_refused
+
+
+def _send(path, data, close_write=True):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    if data:
+        s.sendall(data)
+    if close_write:
+        s.shutdown(socket.SHUT_WR)
+    try:
+        reply = s.recv(4096)
+    except (socket.timeout, ConnectionResetError):
+        reply = b''
+    s.close()
+    return reply
+
+
+def test_malformed_handshakes_and_abrupt_closes():
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        pipe = os.path.join(s.gate_dir, 'np', 'lsarpc')
+        inputs = [
+            b'',                                        # connect, close
+            b'\x00',                                    # short length
+            b'GET / HTTP/1.0\r\n\r\n',                  # not NPA at all
+            struct.pack('>I', 1000) + b'NPAM',          # truncated
+            struct.pack('>I', 0xffffffff) + b'NPAM',    # absurd length
+            struct.pack('>I', 12) + b'NPAM' + struct.pack('<II', 7, 7),
+            struct.pack('>I', 12) + b'NPAM' + struct.pack('<II', 99, 99),
+            struct.pack('>I', 64) + b'NPAM' + os.urandom(60),
+        ]
+        for data in inputs:
+            reply = _send(pipe, data)
+            assert reply == b'', (data, reply)
+        # Half-open: a client that connects and says nothing must not
+        # block anyone else.
+        idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        idle.connect(pipe)
+        try:
+            assert s.gate_proc.poll() is None, s.read('ipcguardd.log')
+            r = s.rpcclient('user', 'lsaquery')
+            assert 'Domain Name: IPCGTEST' in r.out, r
+            assert gate_refused(s.rpcclient('anonymous', 'srvinfo'),
+                                'srvsvc')
+        finally:
+            idle.close()
+        s.wait_log(r'rejected a malformed named-pipe handshake')
+        # The probe socket ignores what it is sent.
+        _send(os.path.join(s.gate_dir, 'ipcguardd.sock'), os.urandom(512))
+        time.sleep(0.2)
+        assert s.gate_proc.poll() is None
+        assert got_through(s.rpcclient('user', 'srvinfo'), 'srvsvc')
