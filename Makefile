@@ -45,6 +45,7 @@ install: build man
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 0644 build/ipcguard.so $(DESTDIR)$(MODULESDIR)/vfs/ipcguard.so
 	install -m 0755 build/ipcguardd $(DESTDIR)$(SBINDIR)/ipcguardd
+	install -m 0755 build/ipcguard $(DESTDIR)$(SBINDIR)/ipcguard
 	install -m 0644 build/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 packaging/ipcguardd.service $(DESTDIR)$(UNITDIR)/
 

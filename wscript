@@ -58,6 +58,14 @@ def build(bld):
                               bld.env.PRIVATELIBDIR,
                       install=False)
 
+    bld.SAMBA3_BINARY('ipcguard',
+                      source='source/tool/ipcguard.c',
+                      includes='source/policy source/common',
+                      deps='ipcguard_samba talloc CMDLINE_S3 smbconf',
+                      ldflags='-Wl,--enable-new-dtags,-rpath,%s' %
+                              bld.env.PRIVATELIBDIR,
+                      install=False)
+
     bld.SAMBA_BINARY('ipcguard_test_policy',
                      source='tests/unit/test_policy.c',
                      includes='source/policy',

@@ -84,6 +84,8 @@ struct ipcguardd_listener {
 	char *name;
 	int fd;
 	struct tevent_fd *fde;
+	uint64_t num_allowed;
+	uint64_t num_refused;
 };
 
 struct ipcguardd_conn;
@@ -100,6 +102,7 @@ struct relay_direction {
 struct ipcguardd_conn {
 	struct ipcguardd_conn *prev, *next;
 	struct ipcguardd *gate;
+	struct ipcguardd_listener *listener;	/* lives as long as the gate */
 	char *pipe;
 	enum ipcguard_session_kind kind;
 	char *user;
@@ -534,6 +537,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	}
 	if (decision.verdict != IPCGUARD_ALLOW) {
 		gate->num_refused++;
+		conn->listener->num_refused++;
 		DBG_WARNING("ipcguardd: refused pipe '%s' to %s session (user "
 			    "'%s', client %s, sids %s): rule %s: %s\n",
 			    conn->pipe, ipcguard_session_kind_name(conn->kind),
@@ -547,6 +551,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 		return;
 	}
 	gate->num_allowed++;
+	conn->listener->num_allowed++;
 	conn->allowed = true;
 	DBG_INFO("ipcguardd: allowed pipe '%s' to %s session (user '%s', "
 		 "client %s): rule %s\n", conn->pipe,
@@ -582,6 +587,7 @@ static void listener_accept(struct tevent_context *ev, struct tevent_fd *fde,
 		return;
 	}
 	conn->gate = gate;
+	conn->listener = l;
 	conn->kind = IPCGUARD_SESSION_ANONYMOUS;
 	conn->pipe = talloc_strdup(conn, l->name);
 	conn->user = talloc_strdup(conn, "");
@@ -744,18 +750,53 @@ static void gate_rescan_timer(struct tevent_context *ev,
 	}
 }
 
+/*
+ * The control socket answers every connection with the gate's figures, one
+ * "key=value" line each, and closes.  Being reachable is all
+ * ipcguard_gate_probe() needs; "ipcguard status" reads the text.
+ */
+static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
+{
+	struct ipcguardd_listener *l = NULL;
+	char *text = NULL;
+
+	text = talloc_asprintf(mem_ctx,
+			       "ipcguardd=%s\npid=%d\npolicy=%s\n"
+			       "connections_open=%" PRIu64 "\n"
+			       "allowed=%" PRIu64 "\nrefused=%" PRIu64 "\n",
+			       IPCGUARD_VERSION, (int)getpid(),
+			       ipcguard_policy_is_valid(gate->policy) ?
+			       "valid" : "invalid",
+			       gate->num_open, gate->num_allowed,
+			       gate->num_refused);
+	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
+		text = talloc_asprintf_append_buffer(
+			text, "pipe=%s allowed=%" PRIu64 " refused=%" PRIu64
+			"\n", l->name, l->num_allowed, l->num_refused);
+	}
+	return text;
+}
+
 static void control_accept(struct tevent_context *ev, struct tevent_fd *fde,
 			   uint16_t flags, void *private_data)
 {
 	struct ipcguardd *gate = talloc_get_type_abort(private_data,
 						       struct ipcguardd);
+	char *text = NULL;
 	int fd;
 
-	/* Being reachable is the whole answer; see ipcguard_gate_probe(). */
 	fd = accept4(gate->control_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd != -1) {
-		close(fd);
+	if (fd == -1) {
+		return;
 	}
+	text = gate_status_text(gate, gate);
+	if (text != NULL) {
+		/* A few hundred bytes fit the socket buffer; a peer that
+		 * does not read (the module's probe) loses nothing. */
+		(void)send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	TALLOC_FREE(text);
+	close(fd);
 }
 
 /* ---- messaging --------------------------------------------------------- */
@@ -790,6 +831,7 @@ static void gate_reload(struct messaging_context *msg, void *private_data,
 			continue;
 		}
 		gate->num_refused++;
+		conn->listener->num_refused++;
 		DBG_WARNING("ipcguardd: ended pipe '%s' of %s session (user "
 			    "'%s', client %s) after reload: rule %s: %s\n",
 			    conn->pipe, ipcguard_session_kind_name(conn->kind),
@@ -873,6 +915,11 @@ int main(int argc, const char *argv[])
 	frame = talloc_stackframe();
 	umask(0022);
 	smb_init_locale();
+	/* Before smb.conf is read, so "log level = ipcguard:N" applies. */
+	ipcguardd_debug_class = debug_add_class("ipcguard");
+	if (ipcguardd_debug_class == -1) {
+		ipcguardd_debug_class = DBGC_ALL;
+	}
 
 	if (!samba_cmdline_init(frame, SAMBA_CMDLINE_CONFIG_SERVER,
 				true /* require_smbconf */)) {
@@ -896,10 +943,6 @@ int main(int argc, const char *argv[])
 
 	log_stdout = (debug_get_log_type() == DEBUG_STDOUT);
 	setup_logging("ipcguardd", log_stdout ? DEBUG_STDOUT : DEBUG_FILE);
-	ipcguardd_debug_class = debug_add_class("ipcguard");
-	if (ipcguardd_debug_class == -1) {
-		ipcguardd_debug_class = DBGC_ALL;
-	}
 
 	gate = talloc_zero(NULL, struct ipcguardd);
 	if (gate == NULL) {
