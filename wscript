@@ -29,9 +29,11 @@ def build(bld):
     # session classification and the gate probe.
     bld.SAMBA3_SUBSYSTEM('ipcguard_samba',
                          source='''source/common/ipcguard_session.c
-                                   source/common/ipcguard_gate_probe.c''',
+                                   source/common/ipcguard_gate_probe.c
+                                   source/common/ipcguard_audit.c''',
                          includes='source/policy source/common',
-                         deps='ipcguard_policy samba-security smbconf')
+                         deps='''ipcguard_policy samba-security smbconf
+                                 common_auth jansson''')
 
     bld.SAMBA3_MODULE('vfs_ipcguard',
                       subsystem='vfs',

@@ -60,6 +60,7 @@
 #include "ipcguard_policy.h"
 #include "ipcguard_session.h"
 #include "ipcguard_gate_probe.h"
+#include "ipcguard_audit.h"
 
 static int ipcguardd_debug_class = DBGC_ALL;
 #undef DBGC_CLASS
@@ -106,6 +107,7 @@ struct ipcguardd_conn {
 	char *pipe;
 	enum ipcguard_session_kind kind;
 	char *user;
+	char *sids;
 	char *client;
 	bool allowed;
 	uint32_t npa_flags;	/* smbd's NPA flags, taken out of the token */
@@ -186,6 +188,19 @@ static void gate_decide(struct ipcguardd *gate, const char *pipe,
 	};
 
 	ipcguard_decide(gate->policy, &request, decision);
+}
+
+static void conn_audit(struct ipcguardd_conn *conn,
+		       const struct ipcguard_decision *decision)
+{
+	struct ipcguard_request request = {
+		.session = conn->kind,
+		.object = IPCGUARD_OBJECT_PIPE,
+		.name = conn->pipe,
+	};
+
+	ipcguard_audit(ipcguardd_debug_class, conn->gate->policy, &request,
+		       decision, conn->user, conn->sids, conn->client);
 }
 
 /* ---- refusing ---------------------------------------------------------- */
@@ -525,6 +540,10 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	if (conn->user == NULL) {
 		conn->user = talloc_strdup(conn, "");
 	}
+	conn->sids = have_session ?
+		ipcguard_token_sids(
+			conn, session_info->session_info->security_token) :
+		talloc_strdup(conn, "");
 
 	gate_decide(gate, conn->pipe, conn->kind, &decision);
 	if (decision.verdict == IPCGUARD_ALLOW && !have_session) {
@@ -535,17 +554,14 @@ static void conn_handshake_done(struct tevent_req *subreq)
 			.reason = "the handshake carries no session",
 		};
 	}
+	conn_audit(conn, &decision);
 	if (decision.verdict != IPCGUARD_ALLOW) {
 		gate->num_refused++;
 		conn->listener->num_refused++;
 		DBG_WARNING("ipcguardd: refused pipe '%s' to %s session (user "
 			    "'%s', client %s, sids %s): rule %s: %s\n",
 			    conn->pipe, ipcguard_session_kind_name(conn->kind),
-			    conn->user, conn->client,
-			    have_session ? ipcguard_token_sids(
-				conn,
-				session_info->session_info->security_token) :
-			    "",
+			    conn->user, conn->client, conn->sids,
 			    decision.rule, decision.reason);
 		refuse_read_next(conn);
 		return;
@@ -832,6 +848,7 @@ static void gate_reload(struct messaging_context *msg, void *private_data,
 		}
 		gate->num_refused++;
 		conn->listener->num_refused++;
+		conn_audit(conn, &decision);
 		DBG_WARNING("ipcguardd: ended pipe '%s' of %s session (user "
 			    "'%s', client %s) after reload: rule %s: %s\n",
 			    conn->pipe, ipcguard_session_kind_name(conn->kind),

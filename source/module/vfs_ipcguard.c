@@ -48,6 +48,7 @@
 #include "ipcguard_policy.h"
 #include "ipcguard_session.h"
 #include "ipcguard_gate_probe.h"
+#include "ipcguard_audit.h"
 
 static int vfs_ipcguard_debug_level = DBGC_VFS;
 
@@ -131,6 +132,14 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	}
 
 	ipcguard_decide(config->policy, &request, &decision);
+	ipcguard_audit(vfs_ipcguard_debug_level, config->policy, &request,
+		       &decision, ipcguard_session_user(talloc_tos(),
+							session_info),
+		       ipcguard_token_sids(talloc_tos(),
+					   session_info != NULL ?
+					   session_info->security_token :
+					   NULL),
+		       client_address(conn));
 	if (decision.verdict == IPCGUARD_ALLOW) {
 		DBG_INFO("ipcguard: allowed %s '%s' to %s session "
 			 "(user '%s', client %s): rule %s\n",

@@ -63,6 +63,12 @@ const struct ipcguard_option_info ipcguard_options[] = {
 		.description = "whether guest sessions are held to the "
 			       "anonymous rules",
 	},
+	{
+		.name = IPCGUARD_OPT_AUDIT_ALLOWED,
+		.default_value = "no",
+		.description = "whether allowed requests are audited as JSON "
+			       "too (refusals always are)",
+	},
 	{ .name = NULL },
 };
 
@@ -409,6 +415,8 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 	load_bool(policy, getter, private_data,
 		  IPCGUARD_OPT_GUEST_IS_ANONYMOUS,
 		  &policy->guest_is_anonymous);
+	load_bool(policy, getter, private_data, IPCGUARD_OPT_AUDIT_ALLOWED,
+		  &policy->audit_allowed);
 	return policy;
 }
 

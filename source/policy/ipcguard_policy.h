@@ -56,6 +56,7 @@ enum ipcguard_verdict {
 	"restrict null session access"
 #define IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS "everyone includes anonymous"
 #define IPCGUARD_OPT_GUEST_IS_ANONYMOUS "guest is anonymous"
+#define IPCGUARD_OPT_AUDIT_ALLOWED "audit allowed"
 
 struct ipcguard_option_info {
 	const char *name;
@@ -73,6 +74,7 @@ struct ipcguard_policy {
 	bool restrict_null_session_access;
 	bool everyone_includes_anonymous;
 	bool guest_is_anonymous;
+	bool audit_allowed;	/* JSON audit events for allows too */
 
 	/* Problems found while loading; non-empty means the policy is
 	 * invalid and every anonymous (and anonymous-like) request is

@@ -74,6 +74,7 @@ static void test_defaults_refuse_anonymous(void **state)
 	assert_true(p->restrict_null_session_access);
 	assert_false(p->everyone_includes_anonymous);
 	assert_true(p->guest_is_anonymous);
+	assert_false(p->audit_allowed);
 	assert_int_equal(decide(p, ANON, IPC, "IPC$", &rule), IPCGUARD_DENY);
 	assert_string_equal(rule, "auto-disable");
 	assert_int_equal(decide(p, ANON, SHARE, "public", &rule),
@@ -298,6 +299,7 @@ static void test_bad_values(void **state)
 	check_bad(IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS, "", NULL);
 	check_bad(IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS, "yess", "yess");
 	check_bad(IPCGUARD_OPT_GUEST_IS_ANONYMOUS, "2", NULL);
+	check_bad(IPCGUARD_OPT_AUDIT_ALLOWED, "all", "not a boolean");
 	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES, "pub/lic", "\"/\"");
 	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES, "IPC$", "null session pipes");
 	check_bad(IPCGUARD_OPT_NULL_SESSION_SHARES, "\"unterminated", "quote");
