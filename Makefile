@@ -10,7 +10,7 @@ SBINDIR ?= /usr/sbin
 MANDIR ?= /usr/share/man
 UNITDIR ?= /lib/systemd/system
 
-.PHONY: all build deps test unit integration demo bench man install clean
+.PHONY: all build deps test unit integration demo bench man install clean deb
 
 all: build
 
@@ -51,6 +51,10 @@ install: build man
 
 clean:
 	rm -rf build
+
+# A Debian package for the installed Samba version, in build/.
+deb:
+	./tools/build-deb.sh
 
 # Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600
 FUZZ_SECONDS ?= 600

@@ -6,6 +6,10 @@ import os
 import re
 import sys
 
+if '--installed' in sys.argv:
+    # Run what the Debian package installed (make deb; apt install ./...).
+    os.environ['IPCGUARD_INSTALLED'] = '1'
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(HERE, 'tests', 'integration'))
 import harness  # noqa: E402
@@ -51,8 +55,8 @@ def main():
          lambda who: s.rpcclient(who, 'enumdomusers')),
     ]
     with s:
-        print('\nPrivate smbd on 127.0.0.1:%d, ipcguardd gating %s/np\n' %
-              (s.port, s.gate_dir))
+        print('\nPrivate smbd on 127.0.0.1:%d, %s gating %s/np\n' %
+              (s.port, harness.GATE, s.gate_dir))
         print('%-10s %-8s %-14s %s' % ('caller', 'kind', 'object', 'result'))
         for who in ('anonymous', 'guest', 'user'):
             for kind, name, _cmd, run in checks:

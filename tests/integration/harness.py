@@ -46,10 +46,20 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+# IPCGUARD_INSTALLED=1: use what the Debian package installed, not build/.
+INSTALLED = os.environ.get('IPCGUARD_INSTALLED') == '1'
+GATE = '/usr/sbin/ipcguardd' if INSTALLED else os.path.join(BUILD,
+                                                            'ipcguardd')
+
+
 def install_module():
     """Install the freshly built module where smbd loads modules from."""
-    src = os.path.join(BUILD, 'ipcguard.so')
     dst = os.path.join(modules_dir(), 'vfs', 'ipcguard.so')
+    if INSTALLED:
+        if not os.path.exists(dst):
+            raise RuntimeError('%s is not installed' % dst)
+        return dst
+    src = os.path.join(BUILD, 'ipcguard.so')
     if not os.path.exists(dst) or sha256(src) != sha256(dst):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         tmp = dst + '.new'
@@ -214,7 +224,7 @@ class Server:
         if os.path.exists(ctl):
             os.unlink(ctl)
         self.gate_proc = self._spawn(
-            [os.path.join(BUILD, 'ipcguardd'), '--foreground',
+            [GATE, '--foreground',
              '--no-process-group', '--debug-stdout', '-s', self.conf],
             'ipcguardd.log')
         if not wait:

@@ -1,0 +1,45 @@
+"""The Debian package: built with the distribution's tools, it installs
+the module, the gate, the tool, the unit and the man pages, depends on the
+exact samba it was built for, and the README's demo runs from it."""
+
+import glob
+import os
+import subprocess
+
+import harness
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, check=True,
+                          timeout=900, **kw)
+
+
+def test_deb_installs_and_the_demo_runs_from_it():
+    for old in glob.glob(os.path.join(harness.BUILD, 'ipcguard_*.deb')):
+        os.unlink(old)
+    run(['make', '-C', harness.ROOT, 'deb'])
+    deb = glob.glob(os.path.join(harness.BUILD, 'ipcguard_*.deb'))[0]
+    samba = run(['dpkg-query', '-W', '-f=${Version}', 'samba']).stdout
+    info = run(['dpkg-deb', '-f', deb, 'Depends']).stdout
+    assert 'samba (= %s)' % samba in info, info
+    files = run(['dpkg-deb', '-c', deb]).stdout
+    for path in ('usr/sbin/ipcguardd', 'usr/sbin/ipcguard',
+                 'samba/vfs/ipcguard.so', 'ipcguardd.service',
+                 'man8/vfs_ipcguard.8', 'man8/ipcguardd.8',
+                 'man8/ipcguard.8'):
+        assert path in files, path
+    run(['apt-get', 'install', '-y', '--allow-downgrades', deb],
+        env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
+    try:
+        demo = run(['/usr/bin/python3',
+                    os.path.join(harness.ROOT, 'tools', 'demo.py'),
+                    '--installed']).stdout
+        assert '/usr/sbin/ipcguardd gating' in demo, demo
+        assert 'anonymous  share    private        refused' in demo, demo
+        assert 'anonymous  pipe     srvsvc         refused: ' \
+            'NT_STATUS_ACCESS_DENIED' in demo, demo
+        assert 'anonymous  pipe     lsarpc         reached' in demo, demo
+        assert 'user       pipe     srvsvc         reached' in demo, demo
+        assert os.path.exists('/usr/share/man/man8/ipcguardd.8.gz')
+    finally:
+        run(['dpkg', '-r', 'ipcguard'])
