@@ -65,6 +65,107 @@ static const char *lp_ipcguard_option(void *private_data, const char *option)
 				    NULL);
 }
 
+/*
+ * Keep-last-valid across smbd children.  Each client gets a new smbd
+ * child, which loads the module and reads smb.conf afresh, so "the last
+ * valid policy" has to outlive the process: it is kept in the state
+ * directory, stamped with the main smbd's pid so that a restart with an
+ * invalid policy still fails closed.
+ */
+#define LAST_VALID_FILE "ipcguard-last-valid-policy"
+
+struct stored_policy {
+	char **lines;	/* "option=value" */
+	int num_lines;
+};
+
+static const char *stored_option(void *private_data, const char *option)
+{
+	struct stored_policy *stored = private_data;
+	size_t len = strlen(option);
+	int i;
+
+	for (i = 0; i < stored->num_lines; i++) {
+		if (strncmp(stored->lines[i], option, len) == 0 &&
+		    stored->lines[i][len] == '=') {
+			return &stored->lines[i][len + 1];
+		}
+	}
+	return NULL;
+}
+
+static char *policy_record(TALLOC_CTX *mem_ctx)
+{
+	char *text = talloc_asprintf(mem_ctx, "smbd_pid=%d\n",
+				     (int)getppid());
+	size_t i;
+
+	for (i = 0; text != NULL && ipcguard_options[i].name != NULL; i++) {
+		const char *v = lp_ipcguard_option(NULL,
+						   ipcguard_options[i].name);
+
+		if (v != NULL) {
+			text = talloc_asprintf_append_buffer(
+				text, "%s=%s\n", ipcguard_options[i].name, v);
+		}
+	}
+	return text;
+}
+
+static void remember_valid_policy(TALLOC_CTX *mem_ctx)
+{
+	char *path = state_path(mem_ctx, LAST_VALID_FILE);
+	char *tmp = NULL;
+	char *record = policy_record(mem_ctx);
+	size_t size = 0;
+	char *old = NULL;
+
+	if (path == NULL || record == NULL) {
+		return;
+	}
+	old = file_load(path, &size, 0, mem_ctx);
+	if (old != NULL && strcmp(old, record) == 0) {
+		return;
+	}
+	tmp = talloc_asprintf(mem_ctx, "%s.%d", path, (int)getpid());
+	if (tmp == NULL ||
+	    !file_save_mode(tmp, record, strlen(record), 0600) ||
+	    rename(tmp, path) != 0) {
+		DBG_WARNING("ipcguard: cannot record the valid policy in %s: "
+			    "%s\n", path, strerror(errno));
+		if (tmp != NULL) {
+			unlink(tmp);
+		}
+	}
+}
+
+static struct ipcguard_policy *last_valid_policy(TALLOC_CTX *mem_ctx)
+{
+	char *path = state_path(mem_ctx, LAST_VALID_FILE);
+	struct stored_policy *stored = talloc_zero(mem_ctx,
+						   struct stored_policy);
+	struct ipcguard_policy *policy = NULL;
+	char *expected = NULL;
+
+	if (path == NULL || stored == NULL) {
+		return NULL;
+	}
+	stored->lines = file_lines_load(path, &stored->num_lines, 0, stored);
+	if (stored->lines == NULL || stored->num_lines < 1) {
+		return NULL;
+	}
+	expected = talloc_asprintf(mem_ctx, "smbd_pid=%d", (int)getppid());
+	if (expected == NULL || strcmp(stored->lines[0], expected) != 0) {
+		/* Recorded by an earlier smbd: this is a start. */
+		return NULL;
+	}
+	policy = ipcguard_policy_load(mem_ctx, stored_option, stored);
+	if (!ipcguard_policy_is_valid(policy)) {
+		return NULL;
+	}
+	return policy;
+}
+
 static const char *client_address(struct connection_struct *conn)
 {
 	if (conn->sconn == NULL || conn->sconn->remote_address == NULL) {
@@ -106,6 +207,22 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	for (i = 0; config->policy->errors[i] != NULL; i++) {
 		DBG_ERR("ipcguard: invalid policy: %s\n",
 			config->policy->errors[i]);
+	}
+	if (ipcguard_policy_is_valid(config->policy)) {
+		remember_valid_policy(talloc_tos());
+	} else {
+		struct ipcguard_policy *last = last_valid_policy(config);
+
+		if (last != NULL) {
+			DBG_ERR("ipcguard: keeping the last valid policy in "
+				"force until smb.conf is fixed\n");
+			TALLOC_FREE(config->policy);
+			config->policy = last;
+		} else {
+			DBG_ERR("ipcguard: no valid policy since smbd "
+				"started: refusing anonymous and guest "
+				"sessions\n");
+		}
 	}
 	SMB_VFS_HANDLE_SET_DATA(handle, config, NULL, struct ipcguard_config,
 				return -1);

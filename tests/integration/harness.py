@@ -206,6 +206,15 @@ class Server:
                        text=True, check=True, capture_output=True)
         if self.use_gate:
             self.start_gate()
+        self.start_smbd()
+        return self
+
+    def restart_smbd(self):
+        self._kill(self.smbd)
+        self.procs.remove(self.smbd)
+        self.start_smbd()
+
+    def start_smbd(self):
         self.smbd = self._spawn(['smbd', '--foreground', '--no-process-group',
                                  '-s', self.conf], 'smbd.stdout')
         deadline = time.time() + 30

@@ -42,4 +42,4 @@ def test_deb_installs_and_the_demo_runs_from_it():
         assert 'user       pipe     srvsvc         reached' in demo, demo
         assert os.path.exists('/usr/share/man/man8/ipcguardd.8.gz')
     finally:
-        run(['dpkg', '-r', 'ipcguard'])
+        run(['dpkg', '-P', 'ipcguard'])

@@ -110,3 +110,35 @@ def test_registry_configuration_via_net_conf():
         s.wait_log(r'ipcguardd: reloading the configuration')
         time.sleep(0.5)
         assert got_through(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+
+
+def test_smbcontrol_debug_and_pool_usage_reach_the_gate():
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        r = s.smbcontrol('ipcguardd', 'debug', '4')
+        assert r.rc == 0, r
+        r = s.smbcontrol('ipcguardd', 'debuglevel')
+        assert r.rc == 0 and 'ipcguard:4' in r.out.replace(' ', ''), r
+        r = s.smbcontrol('ipcguardd', 'pool-usage')
+        assert r.rc == 0 and 'talloc' in r.out, r
+
+
+def test_invalid_reload_keeps_the_last_valid_policy_in_smbd():
+    opts = {'null session pipes': 'lsarpc srvsvc',
+            'null session shares': 'public'}
+    with Server(ipcguard=opts) as s:
+        assert got_through(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        s.set_ipcguard(null_session_shares='pub/lic')
+        _reload_all(s)
+        # New smbd children see the broken smb.conf and keep the last valid
+        # policy: listed pipes and shares stay reachable, others refused.
+        assert got_through(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        assert s.smbclient('anonymous', 'public', 'pwd').rc == 0
+        assert 'NT_STATUS_UNSUCCESSFUL' in \
+            s.smbclient('anonymous', 'private', 'pwd').out
+        s.wait_log(r'ipcguard: keeping the last valid policy in force')
+        # A restart with the broken policy is a start: fail closed.
+        s.restart_smbd()
+        r = s.smbclient('anonymous', 'public', 'pwd')
+        assert 'NT_STATUS_UNSUCCESSFUL' in r.out, r
+        s.wait_log(r'ipcguard: no valid policy since smbd started')
+        assert s.smbclient('user', 'public', 'pwd').rc == 0
