@@ -3,10 +3,11 @@
  *
  *   ipcguard [-s smb.conf] check     validate the policy like testparm
  *   ipcguard [-s smb.conf] show      the effective policy, defaults marked
- *   ipcguard [-s smb.conf] explain CALLER share|pipe|ipc NAME
+ *   ipcguard [-s smb.conf] explain CALLER share|pipe|ipc NAME [from ADDR]
  *                                    would CALLER (anonymous, guest, or an
- *                                    authenticated user name) get it, and
- *                                    which rule decides
+ *                                    authenticated user name), from client
+ *                                    address ADDR, get it, and which rule
+ *                                    decides
  *   ipcguard [-s smb.conf] status    live figures from the running gate
  *
  * It runs the same policy engine and gate probe as the module and the gate,
@@ -109,8 +110,11 @@ static int cmd_show(struct ipcguard_policy *policy)
 }
 
 static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
-		       const char *caller, const char *kind, const char *name)
+		       const char *caller, const char *kind, const char *name,
+		       const char *address)
 {
+	struct sockaddr_storage ss;
+
 	struct ipcguard_request request = { .name = name };
 	struct ipcguard_decision decision = { .verdict = IPCGUARD_DENY };
 	const char *problem = NULL;
@@ -135,6 +139,12 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 			"ipc\n", kind);
 		return 2;
 	}
+	if (address != NULL && !interpret_string_addr(&ss, address,
+						      AI_NUMERICHOST)) {
+		fprintf(stderr, "ipcguard: explain: '%s' is not an IPv4 or IPv6 "
+			"address\n", address);
+		return 2;
+	}
 	if (request.object == IPCGUARD_OBJECT_IPC) {
 		request.pipe_gate_ready = ipcguard_gate_probe(mem_ctx,
 							      &problem);
@@ -149,6 +159,11 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 	       request.session == IPCGUARD_SESSION_AUTHENTICATED ? caller :
 	       "", decision.rule, decision.reason,
 	       problem != NULL ? ": " : "", problem != NULL ? problem : "");
+	if (address != NULL) {
+		printf("note: no rule of this policy depends on the client "
+		       "address, so %s gets the same answer as any other\n",
+		       address);
+	}
 	if (request.object == IPCGUARD_OBJECT_PIPE &&
 	    decision.verdict == IPCGUARD_ALLOW &&
 	    ipcguard_strip_everyone(policy, request.session)) {
@@ -226,7 +241,7 @@ int main(int argc, const char *argv[])
 		return 2;
 	}
 	poptSetOtherOptionHelp(pc, "check | show | status | explain CALLER "
-			       "share|pipe|ipc NAME");
+			       "share|pipe|ipc NAME [from ADDRESS]");
 	ret = poptGetNextOpt(pc);
 	if (ret != -1) {
 		fprintf(stderr, "ipcguard: %s: %s\n", poptBadOption(pc, 0),
@@ -259,10 +274,21 @@ int main(int argc, const char *argv[])
 		ret = cmd_show(policy);
 	} else if (strequal(args[0], "status")) {
 		ret = cmd_status(frame);
-	} else if (strequal(args[0], "explain") &&
-		   (nargs == 4 || (nargs == 3 && strequal(args[2], "ipc")))) {
+	} else if (strequal(args[0], "explain") && nargs >= 3) {
+		/* explain CALLER ipc | CALLER share|pipe NAME, [from ADDR] */
+		size_t fixed = strequal(args[2], "ipc") ? 3 : 4;
+		const char *address = NULL;
+
+		if (nargs == fixed + 2 && strequal(args[fixed], "from")) {
+			address = args[fixed + 1];
+		} else if (nargs != fixed) {
+			fprintf(stderr, "usage: ipcguard explain CALLER "
+				"share|pipe|ipc [NAME] [from ADDRESS]\n");
+			TALLOC_FREE(frame);
+			return 2;
+		}
 		ret = cmd_explain(frame, policy, args[1], args[2],
-				  nargs == 4 ? args[3] : "IPC$");
+				  fixed == 4 ? args[3] : "IPC$", address);
 	} else {
 		fprintf(stderr, "ipcguard: unknown or incomplete command '%s'\n",
 			args[0]);

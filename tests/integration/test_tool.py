@@ -99,3 +99,16 @@ def test_status_counts_per_pipe():
         s.stop_gate()
         rc, out = tool(s, 'status')
         assert rc == 1 and 'not answering' in out, out
+
+
+def test_explain_takes_a_client_address():
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'lsarpc', 'from',
+                       '2001:db8::7')
+        assert rc == 0 and out.startswith('ALLOW'), out
+        assert 'no rule of this policy depends on the client address' in out
+        rc, out = tool(s, 'explain', 'anonymous', 'ipc', 'from', '192.0.2.7')
+        assert rc == 0, out
+        rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'lsarpc', 'from',
+                       'not-an-address')
+        assert rc == 2 and 'is not an IPv4 or IPv6 address' in out, out
