@@ -64,3 +64,15 @@ fuzz:
 	mkdir -p build/fuzz-corpus && cp tests/fuzz/corpus/* build/fuzz-corpus/
 	./build/sanitized/fuzz_policy_options -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz-corpus
+
+# The gate's integration tests with ipcguardd under valgrind; logs in
+# build/valgrind/.  Report: zero definite leaks expected.
+.PHONY: valgrind-gate
+valgrind-gate: build
+	rm -rf build/valgrind && mkdir -p build/valgrind
+	cd tests/integration && IPCGUARD_GATE_WRAPPER="valgrind --leak-check=full \
+		--errors-for-leak-kinds=definite \
+		--log-file=$(CURDIR)/build/valgrind/ipcguardd.%p.log" \
+		$(PYTHON) -m pytest -q -p no:cacheprovider test_gate.py \
+		test_hostile.py test_reload.py
+	grep -h "definitely lost:\|ERROR SUMMARY" build/valgrind/*.log | sort | uniq -c

@@ -232,13 +232,17 @@ class Server:
         ctl = os.path.join(self.gate_dir, 'ipcguardd.sock')
         if os.path.exists(ctl):
             os.unlink(ctl)
+        # IPCGUARD_GATE_WRAPPER runs the gate under a tool, e.g. valgrind;
+        # "%d" in it becomes this instance's log directory.
+        wrapper = os.environ.get('IPCGUARD_GATE_WRAPPER', '')
+        wrapper = wrapper.replace('%d', os.path.join(self.dir, 'log')).split()
         self.gate_proc = self._spawn(
-            [GATE, '--foreground',
+            wrapper + [GATE, '--foreground',
              '--no-process-group', '--debug-stdout', '-s', self.conf],
             'ipcguardd.log')
         if not wait:
             return self.gate_proc
-        deadline = time.time() + 20
+        deadline = time.time() + (60 if wrapper else 20)
         while time.time() < deadline:
             if os.path.exists(ctl):
                 return self.gate_proc
