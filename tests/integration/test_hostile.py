@@ -14,13 +14,14 @@ def _send(path, data, close_write=True):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
     s.connect(path)
-    if data:
-        s.sendall(data)
-    if close_write:
-        s.shutdown(socket.SHUT_WR)
     try:
+        # The gate may close before we finish writing: that is its answer.
+        if data:
+            s.sendall(data)
+        if close_write:
+            s.shutdown(socket.SHUT_WR)
         reply = s.recv(4096)
-    except (socket.timeout, ConnectionResetError):
+    except (socket.timeout, ConnectionResetError, BrokenPipeError):
         reply = b''
     s.close()
     return reply
