@@ -30,7 +30,8 @@ def build(bld):
     bld.SAMBA3_SUBSYSTEM('ipcguard_samba',
                          source='''source/common/ipcguard_session.c
                                    source/common/ipcguard_gate_probe.c
-                                   source/common/ipcguard_audit.c''',
+                                   source/common/ipcguard_audit.c
+                                   source/common/ipcguard_smbconf.c''',
                          includes='source/policy source/common',
                          deps='''ipcguard_policy samba-security smbconf
                                  common_auth jansson''')

@@ -87,7 +87,6 @@ dsc=$(ls "$work"/src/samba_*.dsc)
 dpkg-source --no-check -x "$dsc" "$tree" >&2
 
 log "installing samba's build dependencies"
-apt-get install -y --no-install-recommends devscripts equivs >&2
 DEBIAN_FRONTEND=noninteractive apt-get build-dep -y "$tree" >&2
 
 cd "$tree"

@@ -63,7 +63,7 @@ const char *ipcguard_gate_dir(TALLOC_CTX *mem_ctx, const char **problem)
 	return dir;
 }
 
-bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
+int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *dir = NULL;
@@ -73,7 +73,7 @@ bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
 	*problem = NULL;
 	dir = ipcguard_gate_dir(mem_ctx, problem);
 	if (dir == NULL) {
-		return false;
+		return -1;
 	}
 	ret = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
 		       IPCGUARD_GATE_CONTROL_SOCKET);
@@ -81,13 +81,13 @@ bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
 		*problem = talloc_asprintf(
 			mem_ctx, "external_rpc_pipe:socket_dir = %s is too "
 			"long for a socket path", dir);
-		return false;
+		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		*problem = talloc_asprintf(mem_ctx, "socket() failed: %s",
 					   strerror(errno));
-		return false;
+		return -1;
 	}
 	/* A unix socket connect does not block on a listening peer. */
 	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
@@ -96,6 +96,16 @@ bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
 			mem_ctx, "ipcguardd is not answering at %s: %s",
 			sun.sun_path, strerror(errno));
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
+{
+	int fd = ipcguard_gate_connect(mem_ctx, problem);
+
+	if (fd == -1) {
 		return false;
 	}
 	close(fd);

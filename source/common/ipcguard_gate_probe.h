@@ -25,6 +25,12 @@
 const char *ipcguard_gate_dir(TALLOC_CTX *mem_ctx, const char **problem);
 
 /*
+ * A connected socket to the gate's control socket, or -1 with *problem
+ * set.  The gate writes its figures to it and closes.
+ */
+int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem);
+
+/*
  * True when smb.conf routes named pipes to a gate directory and ipcguardd
  * answers there; otherwise false with *problem saying why, in words for
  * the log.

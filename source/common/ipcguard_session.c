@@ -73,19 +73,14 @@ const char *ipcguard_session_user(TALLOC_CTX *mem_ctx,
 bool ipcguard_token_remove_everyone(struct security_token *token)
 {
 	bool removed = false;
-	uint32_t i = 0;
 
 	if (token == NULL) {
 		return false;
 	}
-	while (i < token->num_sids) {
-		if (dom_sid_equal(&token->sids[i], &global_sid_World)) {
-			ARRAY_DEL_ELEMENT(token->sids, i, token->num_sids);
-			token->num_sids--;
-			removed = true;
-			continue;
-		}
-		i++;
+	while (security_token_has_sid(token, &global_sid_World)) {
+		del_sid_from_array(&global_sid_World, &token->sids,
+				   &token->num_sids);
+		removed = true;
 	}
 	return removed;
 }

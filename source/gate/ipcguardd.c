@@ -60,6 +60,7 @@
 #include "ipcguard_policy.h"
 #include "ipcguard_session.h"
 #include "ipcguard_gate_probe.h"
+#include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
 
 static int ipcguardd_debug_class = DBGC_ALL;
@@ -137,12 +138,6 @@ struct ipcguardd {
 
 static void conn_done(struct ipcguardd_conn *conn, const char *why);
 
-static const char *lp_ipcguard_option(void *private_data, const char *option)
-{
-	return lp_parm_const_string(GLOBAL_SECTION_SNUM, "ipcguard", option,
-				    NULL);
-}
-
 /*
  * Load the policy from the current smb.conf.  On start an invalid policy
  * is kept (it refuses anonymous callers); on reload the previous valid
@@ -153,7 +148,7 @@ static bool gate_load_policy(struct ipcguardd *gate, bool reload)
 	struct ipcguard_policy *policy = NULL;
 	size_t i;
 
-	policy = ipcguard_policy_load(gate, lp_ipcguard_option, NULL);
+	policy = ipcguard_policy_load(gate, ipcguard_smbconf_option, NULL);
 	if (policy == NULL) {
 		DBG_ERR("ipcguardd: out of memory loading the policy\n");
 		return false;
@@ -427,7 +422,6 @@ static uint32_t token_take_npa_flags(struct security_token *token)
 static void conn_upstream_connected(struct tevent_req *subreq);
 
 static void conn_forward(struct ipcguardd_conn *conn,
-			 struct named_pipe_auth_req_info7 *info7,
 			 struct auth_session_info *session_info,
 			 enum dcerpc_transport_t transport,
 			 struct tsocket_address *remote_client_addr,
@@ -573,7 +567,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 		 "client %s): rule %s\n", conn->pipe,
 		 ipcguard_session_kind_name(conn->kind), conn->user,
 		 conn->client, decision.rule);
-	conn_forward(conn, info7, session_info->session_info, transport,
+	conn_forward(conn, session_info->session_info, transport,
 		     remote_client_addr, remote_client_name, local_server_addr,
 		     local_server_name);
 }

@@ -48,6 +48,7 @@
 #include "ipcguard_policy.h"
 #include "ipcguard_session.h"
 #include "ipcguard_gate_probe.h"
+#include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
 
 static int vfs_ipcguard_debug_level = DBGC_VFS;
@@ -58,12 +59,6 @@ static int vfs_ipcguard_debug_level = DBGC_VFS;
 struct ipcguard_config {
 	struct ipcguard_policy *policy;
 };
-
-static const char *lp_ipcguard_option(void *private_data, const char *option)
-{
-	return lp_parm_const_string(GLOBAL_SECTION_SNUM, "ipcguard", option,
-				    NULL);
-}
 
 /*
  * Keep-last-valid across smbd children.  Each client gets a new smbd
@@ -101,7 +96,7 @@ static char *policy_record(TALLOC_CTX *mem_ctx)
 	size_t i;
 
 	for (i = 0; text != NULL && ipcguard_options[i].name != NULL; i++) {
-		const char *v = lp_ipcguard_option(NULL,
+		const char *v = ipcguard_smbconf_option(NULL,
 						   ipcguard_options[i].name);
 
 		if (v != NULL) {
@@ -114,17 +109,27 @@ static char *policy_record(TALLOC_CTX *mem_ctx)
 
 static void remember_valid_policy(TALLOC_CTX *mem_ctx)
 {
-	char *path = state_path(mem_ctx, LAST_VALID_FILE);
+	/* What this smbd child last found in or wrote to the file: most
+	 * clients make several tree connects, only the first needs I/O. */
+	static char *recorded = NULL;
+	char *path = NULL;
 	char *tmp = NULL;
 	char *record = policy_record(mem_ctx);
 	size_t size = 0;
 	char *old = NULL;
 
-	if (path == NULL || record == NULL) {
+	if (record == NULL ||
+	    (recorded != NULL && strcmp(recorded, record) == 0)) {
+		return;
+	}
+	path = state_path(mem_ctx, LAST_VALID_FILE);
+	if (path == NULL) {
 		return;
 	}
 	old = file_load(path, &size, 0, mem_ctx);
 	if (old != NULL && strcmp(old, record) == 0) {
+		TALLOC_FREE(recorded);
+		recorded = talloc_strdup(NULL, record);
 		return;
 	}
 	tmp = talloc_asprintf(mem_ctx, "%s.%d", path, (int)getpid());
@@ -136,7 +141,10 @@ static void remember_valid_policy(TALLOC_CTX *mem_ctx)
 		if (tmp != NULL) {
 			unlink(tmp);
 		}
+		return;
 	}
+	TALLOC_FREE(recorded);
+	recorded = talloc_strdup(NULL, record);
 }
 
 static struct ipcguard_policy *last_valid_policy(TALLOC_CTX *mem_ctx)
@@ -186,6 +194,9 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	};
 	struct ipcguard_decision decision = { .verdict = IPCGUARD_DENY };
 	const char *gate_problem = NULL;
+	const char *who = NULL;
+	const char *sids = NULL;
+	const char *client = NULL;
 	NTSTATUS status;
 	size_t i;
 	int ret;
@@ -199,7 +210,7 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	if (config == NULL) {
 		goto refuse_nomem;
 	}
-	config->policy = ipcguard_policy_load(config, lp_ipcguard_option,
+	config->policy = ipcguard_policy_load(config, ipcguard_smbconf_option,
 					      NULL);
 	if (config->policy == NULL) {
 		goto refuse_nomem;
@@ -249,34 +260,31 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	}
 
 	ipcguard_decide(config->policy, &request, &decision);
+	if (decision.verdict == IPCGUARD_ALLOW &&
+	    !config->policy->audit_allowed &&
+	    !CHECK_DEBUGLVLC(vfs_ipcguard_debug_level, DBGLVL_INFO)) {
+		return 0;
+	}
+	who = ipcguard_session_user(talloc_tos(), session_info);
+	sids = ipcguard_token_sids(talloc_tos(), session_info != NULL ?
+				   session_info->security_token : NULL);
+	client = client_address(conn);
 	ipcguard_audit(vfs_ipcguard_debug_level, config->policy, &request,
-		       &decision, ipcguard_session_user(talloc_tos(),
-							session_info),
-		       ipcguard_token_sids(talloc_tos(),
-					   session_info != NULL ?
-					   session_info->security_token :
-					   NULL),
-		       client_address(conn));
+		       &decision, who, sids, client);
 	if (decision.verdict == IPCGUARD_ALLOW) {
 		DBG_INFO("ipcguard: allowed %s '%s' to %s session "
 			 "(user '%s', client %s): rule %s\n",
 			 ipcguard_object_kind_name(request.object), service,
-			 ipcguard_session_kind_name(request.session),
-			 ipcguard_session_user(talloc_tos(), session_info),
-			 client_address(conn), decision.rule);
+			 ipcguard_session_kind_name(request.session), who,
+			 client, decision.rule);
 		return 0;
 	}
 
 	DBG_WARNING("ipcguard: refused %s '%s' to %s session (user '%s', "
 		    "client %s, sids %s): rule %s: %s%s%s\n",
 		    ipcguard_object_kind_name(request.object), service,
-		    ipcguard_session_kind_name(request.session),
-		    ipcguard_session_user(talloc_tos(), session_info),
-		    client_address(conn),
-		    ipcguard_token_sids(talloc_tos(),
-					session_info != NULL ?
-					session_info->security_token : NULL),
-		    decision.rule, decision.reason,
+		    ipcguard_session_kind_name(request.session), who, client,
+		    sids, decision.rule, decision.reason,
 		    gate_problem != NULL ? ": " : "",
 		    gate_problem != NULL ? gate_problem : "");
 	SMB_VFS_NEXT_DISCONNECT(handle);

@@ -23,17 +23,11 @@
 
 #include "includes.h"
 #include "system/filesys.h"
-#include <sys/un.h>
 #include "lib/cmdline/cmdline.h"
 
 #include "ipcguard_policy.h"
 #include "ipcguard_gate_probe.h"
-
-static const char *lp_ipcguard_option(void *private_data, const char *option)
-{
-	return lp_parm_const_string(GLOBAL_SECTION_SNUM, "ipcguard", option,
-				    NULL);
-}
+#include "ipcguard_smbconf.h"
 
 static bool list_has(const char **list, const char *name)
 {
@@ -95,7 +89,7 @@ static int cmd_show(struct ipcguard_policy *policy)
 
 	printf("[global]\n");
 	for (i = 0; ipcguard_options[i].name != NULL; i++) {
-		const char *set = lp_ipcguard_option(NULL,
+		const char *set = ipcguard_smbconf_option(NULL,
 						     ipcguard_options[i].name);
 
 		printf("\tipcguard:%s = %s%s\n", ipcguard_options[i].name,
@@ -175,28 +169,15 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 
 static int cmd_status(TALLOC_CTX *mem_ctx)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *problem = NULL;
-	const char *dir = ipcguard_gate_dir(mem_ctx, &problem);
 	char buf[8192];
 	size_t got = 0;
 	ssize_t n;
 	int fd;
 
-	if (dir == NULL) {
+	fd = ipcguard_gate_connect(mem_ctx, &problem);
+	if (fd == -1) {
 		fprintf(stderr, "ipcguard: status: %s\n", problem);
-		return 1;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
-		 IPCGUARD_GATE_CONTROL_SOCKET);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "ipcguard: status: ipcguardd is not answering "
-			"at %s: %s\n", sun.sun_path, strerror(errno));
-		if (fd != -1) {
-			close(fd);
-		}
 		return 1;
 	}
 	while (got < sizeof(buf) - 1 &&
@@ -264,7 +245,7 @@ int main(int argc, const char *argv[])
 			get_dyn_CONFIGFILE());
 		return 2;
 	}
-	policy = ipcguard_policy_load(frame, lp_ipcguard_option, NULL);
+	policy = ipcguard_policy_load(frame, ipcguard_smbconf_option, NULL);
 	if (policy == NULL) {
 		return 2;
 	}
