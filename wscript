@@ -21,7 +21,8 @@ def build(bld):
 
     # The policy engine: pure logic, talloc only, no Samba library.
     bld.SAMBA_SUBSYSTEM('ipcguard_policy',
-                        source='source/policy/ipcguard_policy.c',
+                        source='''source/policy/ipcguard_policy.c
+                                  source/policy/ipcguard_rule.c''',
                         includes='source/policy',
                         deps='talloc')
 
@@ -31,10 +32,11 @@ def build(bld):
                          source='''source/common/ipcguard_session.c
                                    source/common/ipcguard_gate_probe.c
                                    source/common/ipcguard_audit.c
-                                   source/common/ipcguard_smbconf.c''',
+                                   source/common/ipcguard_smbconf.c
+                                   source/common/ipcguard_ruledb.c''',
                          includes='source/policy source/common',
                          deps='''ipcguard_policy samba-security smbconf
-                                 common_auth jansson''')
+                                 common_auth jansson ldb ndr-samba4''')
 
     bld.SAMBA3_MODULE('vfs_ipcguard',
                       subsystem='vfs',

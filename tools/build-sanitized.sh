@@ -10,9 +10,9 @@ flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
        -fno-sanitize-recover=all -Wall -Wextra -Wno-unused-parameter
        -I"$here/source/policy")
 clang "${flags[@]}" -o "$out/test_policy" \
-	"$here/tests/unit/test_policy.c" "$here/source/policy/ipcguard_policy.c" \
+	"$here/tests/unit/test_policy.c" "$here"/source/policy/*.c \
 	-ltalloc -lcmocka
 clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_policy_options" \
 	"$here/tests/fuzz/fuzz_policy_options.c" \
-	"$here/source/policy/ipcguard_policy.c" -ltalloc
+	"$here"/source/policy/*.c -ltalloc
 echo "sanitized builds in $out"

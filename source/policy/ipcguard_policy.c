@@ -173,7 +173,7 @@ static char *printable(TALLOC_CTX *mem_ctx, const char *s, size_t len)
 	return out;
 }
 
-static bool check_name(TALLOC_CTX *mem_ctx, const char *option,
+static bool check_name(TALLOC_CTX *mem_ctx, const char *label,
 		       const char *name, size_t len, bool pipes, char **error)
 {
 	size_t max = pipes ? IPCGUARD_MAX_PIPE_NAME : IPCGUARD_MAX_SHARE_NAME;
@@ -182,9 +182,9 @@ static bool check_name(TALLOC_CTX *mem_ctx, const char *option,
 
 	if (len > max) {
 		*error = talloc_asprintf(mem_ctx,
-					 "ipcguard:%s: %s name \"%s\" is "
+					 "%s: %s name \"%s\" is "
 					 "longer than %zu characters",
-					 option, what,
+					 label, what,
 					 printable(mem_ctx, name, len), max);
 		return false;
 	}
@@ -195,10 +195,10 @@ static bool check_name(TALLOC_CTX *mem_ctx, const char *option,
 		if (!ok) {
 			*error = talloc_asprintf(
 				mem_ctx,
-				"ipcguard:%s: %s name \"%s\" contains the "
+				"%s: %s name \"%s\" contains the "
 				"character \"%s\", which is not allowed in "
 				"a %s name",
-				option, what, printable(mem_ctx, name, len),
+				label, what, printable(mem_ctx, name, len),
 				printable(mem_ctx, &name[i], 1), what);
 			return false;
 		}
@@ -206,15 +206,16 @@ static bool check_name(TALLOC_CTX *mem_ctx, const char *option,
 	if (!pipes && len == 4 && strncasecmp(name, "IPC$", 4) == 0) {
 		*error = talloc_asprintf(
 			mem_ctx,
-			"ipcguard:%s: IPC$ does not belong in this list; "
+			"%s: IPC$ does not belong in this list; "
 			"anonymous IPC$ is governed by 'ipcguard:%s'",
-			option, IPCGUARD_OPT_NULL_SESSION_PIPES);
+			label, IPCGUARD_OPT_NULL_SESSION_PIPES);
 		return false;
 	}
 	return true;
 }
 
-bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
+bool ipcguard_parse_labelled_name_list(TALLOC_CTX *mem_ctx,
+				       const char *label,
 			      const char *value, bool pipes,
 			      const char ***result, char **error)
 {
@@ -253,9 +254,9 @@ bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
 			if (end == NULL) {
 				*error = talloc_asprintf(
 					mem_ctx,
-					"ipcguard:%s: unterminated quote in "
+					"%s: unterminated quote in "
 					"\"%s\"",
-					option,
+					label,
 					printable(mem_ctx, value,
 						  strlen(value)));
 				goto fail;
@@ -278,19 +279,19 @@ bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
 		}
 		if (len == 0) {
 			*error = talloc_asprintf(
-				mem_ctx, "ipcguard:%s: empty name in \"%s\"",
-				option,
+				mem_ctx, "%s: empty name in \"%s\"",
+				label,
 				printable(mem_ctx, value, strlen(value)));
 			goto fail;
 		}
-		if (!check_name(mem_ctx, option, start, len, pipes, error)) {
+		if (!check_name(mem_ctx, label, start, len, pipes, error)) {
 			goto fail;
 		}
 		if (count >= IPCGUARD_MAX_LIST_ENTRIES) {
 			*error = talloc_asprintf(mem_ctx,
-						 "ipcguard:%s has more than %d "
+						 "%s has more than %d "
 						 "entries",
-						 option,
+						 label,
 						 IPCGUARD_MAX_LIST_ENTRIES);
 			goto fail;
 		}
@@ -315,7 +316,25 @@ fail:
 	return false;
 }
 
-static void add_error(struct ipcguard_policy *policy, char *error)
+bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
+			      const char *value, bool pipes,
+			      const char ***result, char **error)
+{
+	char *label = talloc_asprintf(mem_ctx, "ipcguard:%s", option);
+	bool ok;
+
+	if (label == NULL) {
+		*result = NULL;
+		*error = NULL;
+		return false;
+	}
+	ok = ipcguard_parse_labelled_name_list(mem_ctx, label, value, pipes,
+					       result, error);
+	TALLOC_FREE(label);
+	return ok;
+}
+
+void ipcguard_policy_add_error(struct ipcguard_policy *policy, char *error)
 {
 	size_t n = 0;
 	const char **tmp = NULL;
@@ -356,7 +375,7 @@ static void load_bool(struct ipcguard_policy *policy,
 		*field = value;
 		return;
 	}
-	add_error(policy, error);
+	ipcguard_policy_add_error(policy, error);
 }
 
 static void load_list(struct ipcguard_policy *policy,
@@ -372,7 +391,7 @@ static void load_list(struct ipcguard_policy *policy,
 		*field = list;
 		return;
 	}
-	add_error(policy, error);
+	ipcguard_policy_add_error(policy, error);
 }
 
 struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
@@ -490,14 +509,197 @@ static void set(struct ipcguard_decision *d, enum ipcguard_verdict verdict,
 	d->reason = reason;
 }
 
-void ipcguard_decide(const struct ipcguard_policy *policy,
-		     const struct ipcguard_request *request,
-		     struct ipcguard_decision *d)
+bool ipcguard_policy_add_rule(struct ipcguard_policy *policy,
+			      struct ipcguard_rule *rule)
 {
-	if (request == NULL) {
-		set(d, IPCGUARD_DENY, "invalid-request", "no request given");
-		return;
+	struct ipcguard_rule **tmp = NULL;
+
+	tmp = talloc_realloc(policy, policy->rules, struct ipcguard_rule *,
+			     policy->num_rules + 1);
+	if (tmp == NULL) {
+		return false;
 	}
+	policy->rules = tmp;
+	policy->rules[policy->num_rules++] = talloc_steal(policy->rules, rule);
+	ipcguard_rules_sort(policy->rules, policy->num_rules);
+	return true;
+}
+
+static bool name_matches(const char * const *list, const char *name)
+{
+	if (list != NULL && list[0] != NULL && strcmp(list[0], "*") == 0) {
+		return true;
+	}
+	return list_contains(list, name);
+}
+
+static bool address_in(const struct ipcguard_address_range *r,
+		       const struct ipcguard_address *a)
+{
+	unsigned full = r->prefix / 8;
+	unsigned rest = r->prefix % 8;
+
+	if (r->base.family != a->family) {
+		return false;
+	}
+	if (memcmp(r->base.bytes, a->bytes, full) != 0) {
+		return false;
+	}
+	if (rest == 0) {
+		return true;
+	}
+	return ((r->base.bytes[full] ^ a->bytes[full]) &
+		(0xff << (8 - rest)) & 0xff) == 0;
+}
+
+static bool interface_matches(const struct ipcguard_rule *rule,
+			      const struct ipcguard_syntax *syntax)
+{
+	size_t i;
+
+	for (i = 0; i < rule->num_interfaces; i++) {
+		const struct ipcguard_interface_match *m =
+			&rule->interfaces[i];
+
+		if (m->any) {
+			return true;
+		}
+		if (memcmp(m->syntax.uuid, syntax->uuid, 16) != 0) {
+			continue;
+		}
+		if (m->any_version || (m->syntax.major == syntax->major &&
+				       m->syntax.minor == syntax->minor)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool opnum_matches(const struct ipcguard_rule *rule, uint16_t opnum)
+{
+	size_t i;
+
+	for (i = 0; i < rule->num_opnums; i++) {
+		if (opnum >= rule->opnums[i].first &&
+		    opnum <= rule->opnums[i].last) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Which object, stage, interface and operation a rule is about. */
+static bool rule_targets(const struct ipcguard_rule *rule,
+			 const struct ipcguard_request *request)
+{
+	switch (request->object) {
+	case IPCGUARD_OBJECT_SHARE:
+		return name_matches(rule->shares, request->name);
+	case IPCGUARD_OBJECT_IPC:
+		return false;
+	case IPCGUARD_OBJECT_PIPE:
+		break;
+	}
+	if (!name_matches(rule->pipes, request->name)) {
+		return false;
+	}
+	switch (request->stage) {
+	case IPCGUARD_STAGE_OPEN:
+		return rule->num_interfaces == 0;
+	case IPCGUARD_STAGE_BIND:
+		return rule->num_interfaces > 0 && rule->num_opnums == 0 &&
+		       interface_matches(rule, &request->syntax);
+	case IPCGUARD_STAGE_REQUEST:
+		return rule->num_opnums > 0 &&
+		       interface_matches(rule, &request->syntax) &&
+		       opnum_matches(rule, request->opnum);
+	}
+	return false;
+}
+
+/*
+ * Whether a rule applies to a request.  A condition that cannot be judged
+ * (no client address, no token) makes a deny rule apply and an allow rule
+ * not: failing closed.  A security descriptor says who is permitted: an
+ * allow rule applies to callers it grants access, a deny rule to callers
+ * it does not.
+ */
+static bool rule_applies(const struct ipcguard_policy *policy,
+			 const struct ipcguard_rule *rule,
+			 const struct ipcguard_request *request)
+{
+	if (!rule_targets(rule, request)) {
+		return false;
+	}
+	if (rule->sessions != 0) {
+		unsigned kind = 1u << request->session;
+
+		/* Guests held to the anonymous rules are anonymous here. */
+		if (request->session == IPCGUARD_SESSION_GUEST &&
+		    ipcguard_session_is_restricted(policy, request->session)) {
+			kind |= 1u << IPCGUARD_SESSION_ANONYMOUS;
+		}
+		if ((rule->sessions & kind) == 0) {
+			return false;
+		}
+	}
+	if (rule->num_addresses > 0) {
+		bool inside = false;
+		size_t i;
+
+		if (request->address == NULL) {
+			return !rule->allow;
+		}
+		for (i = 0; i < rule->num_addresses && !inside; i++) {
+			inside = address_in(&rule->addresses[i],
+					    request->address);
+		}
+		if (!inside) {
+			return false;
+		}
+	}
+	if (rule->sd != NULL) {
+		bool granted = request->token != NULL &&
+			       policy->hooks != NULL &&
+			       policy->hooks->access_check != NULL &&
+			       policy->hooks->access_check(rule->sd,
+							   request->token);
+
+		return rule->allow ? granted : !granted;
+	}
+	return true;
+}
+
+/*
+ * Whether anything is marked for anonymous use: a list entry, or an allow
+ * rule that can apply to anonymous callers.
+ */
+static bool anonymous_marked(const struct ipcguard_policy *policy,
+			     bool pipes)
+{
+	size_t i;
+
+	if (!list_empty(pipes ? policy->null_session_pipes :
+			policy->null_session_shares)) {
+		return true;
+	}
+	for (i = 0; i < policy->num_rules; i++) {
+		const struct ipcguard_rule *r = policy->rules[i];
+
+		if (r->allow && !r->audit_only &&
+		    (pipes ? r->pipes : r->shares) != NULL &&
+		    (r->sessions == 0 ||
+		     (r->sessions & (1u << IPCGUARD_SESSION_ANONYMOUS)))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void decide_builtin(const struct ipcguard_policy *policy,
+			   const struct ipcguard_request *request,
+			   struct ipcguard_decision *d)
+{
 	if (!ipcguard_session_is_restricted(policy, request->session)) {
 		if (request->session == IPCGUARD_SESSION_GUEST) {
 			set(d, IPCGUARD_ALLOW, "guest-is-anonymous",
@@ -509,14 +711,8 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 		}
 		return;
 	}
-	if (!ipcguard_policy_is_valid(policy)) {
-		set(d, IPCGUARD_DENY, "invalid-policy",
-		    "the ipcguard policy is invalid, so anonymous access is "
-		    "refused");
-		return;
-	}
-	if (list_empty(policy->null_session_shares) &&
-	    list_empty(policy->null_session_pipes)) {
+	if (!anonymous_marked(policy, false) &&
+	    !anonymous_marked(policy, true)) {
 		set(d, IPCGUARD_DENY, "auto-disable",
 		    "no share or pipe is marked for anonymous use, so "
 		    "anonymous access is disabled");
@@ -547,7 +743,7 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 			set(d, IPCGUARD_ALLOW, "restrict-null-session-access",
 			    "anonymous sessions are not restricted to the "
 			    "lists");
-		} else if (list_empty(policy->null_session_pipes)) {
+		} else if (!anonymous_marked(policy, true)) {
 			set(d, IPCGUARD_DENY, "null-session-pipes",
 			    "no pipe is listed for anonymous use");
 		} else {
@@ -571,6 +767,59 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 		return;
 	}
 	set(d, IPCGUARD_DENY, "invalid-request", "unknown object kind");
+}
+
+void ipcguard_decide(const struct ipcguard_policy *policy,
+		     const struct ipcguard_request *request,
+		     struct ipcguard_decision *d)
+{
+	size_t i;
+
+	d->by_rule = NULL;
+	d->audit_rule = NULL;
+	if (request == NULL) {
+		set(d, IPCGUARD_DENY, "invalid-request", "no request given");
+		return;
+	}
+	if (ipcguard_session_is_restricted(policy, request->session) &&
+	    !ipcguard_policy_is_valid(policy)) {
+		set(d, IPCGUARD_DENY, "invalid-policy",
+		    "the ipcguard policy is invalid, so anonymous access is "
+		    "refused");
+		return;
+	}
+	for (i = 0; policy != NULL && i < policy->num_rules; i++) {
+		const struct ipcguard_rule *rule = policy->rules[i];
+
+		if (!rule_applies(policy, rule, request)) {
+			continue;
+		}
+		if (rule->audit_only) {
+			if (d->audit_rule == NULL) {
+				d->audit_rule = rule;
+			}
+			continue;
+		}
+		set(d, rule->allow ? IPCGUARD_ALLOW : IPCGUARD_DENY,
+		    rule->name, rule->allow ?
+		    "a rule of the rule database allows it" :
+		    "a rule of the rule database refuses it");
+		d->by_rule = rule;
+		return;
+	}
+	if (request->object == IPCGUARD_OBJECT_PIPE &&
+	    request->stage != IPCGUARD_STAGE_OPEN) {
+		set(d, IPCGUARD_ALLOW, "rpc-default",
+		    "no rule restricts this interface or operation");
+		return;
+	}
+	if (policy == NULL) {
+		/* Only authenticated callers get here. */
+		set(d, IPCGUARD_ALLOW, "authenticated",
+		    "authenticated sessions are not restricted");
+		return;
+	}
+	decide_builtin(policy, request, d);
 }
 
 const char *ipcguard_session_kind_name(enum ipcguard_session_kind session)

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <talloc.h>
 
+#include "ipcguard_rule.h"
+
 /* What kind of session asks.  Set by the caller from the session's token
  * with Samba's own security_session_user_level(). */
 enum ipcguard_session_kind {
@@ -76,6 +78,12 @@ struct ipcguard_policy {
 	bool guest_is_anonymous;
 	bool audit_allowed;	/* JSON audit events for allows too */
 
+	/* Rules from the rule database, in evaluation order (see
+	 * ipcguard_rules_sort()); hooks as they were parsed with. */
+	struct ipcguard_rule **rules;
+	size_t num_rules;
+	const struct ipcguard_rule_hooks *hooks;
+
 	/* Problems found while loading; non-empty means the policy is
 	 * invalid and every anonymous (and anonymous-like) request is
 	 * refused with rule "invalid-policy".  NULL terminated. */
@@ -110,12 +118,27 @@ struct ipcguard_request {
 	 * anonymous IPC$ is refused.
 	 */
 	bool pipe_gate_ready;
+
+	/*
+	 * What rules from the rule database look at.  All optional: a rule
+	 * whose condition cannot be judged (no address, no token) does not
+	 * match when it allows and matches when it denies.
+	 */
+	enum ipcguard_stage stage;	/* pipes only; shares are "open" */
+	const struct ipcguard_address *address;
+	const void *token;	/* the caller's security_token, composed */
+	struct ipcguard_syntax syntax;	/* stage bind and request */
+	uint16_t opnum;			/* stage request */
 };
 
 struct ipcguard_decision {
 	enum ipcguard_verdict verdict;
 	const char *rule;	/* stable rule identifier, static string */
 	const char *reason;	/* one sentence for logs, static string */
+	/* The database rule that decided, or NULL for a built-in rule. */
+	const struct ipcguard_rule *by_rule;
+	/* The first audit-only rule that matched and what it would do. */
+	const struct ipcguard_rule *audit_rule;
 };
 
 /*
@@ -149,8 +172,26 @@ const char *ipcguard_verdict_name(enum ipcguard_verdict verdict);
  */
 bool ipcguard_parse_bool(TALLOC_CTX *mem_ctx, const char *option,
 			 const char *value, bool *result, char **error);
+bool ipcguard_parse_labelled_name_list(TALLOC_CTX *mem_ctx,
+				       const char *label, const char *value,
+				       bool pipes, const char ***result,
+				       char **error);
 bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
 			      const char *value, bool pipes,
 			      const char ***result, char **error);
+
+/* "12345678-1234-abcd-ef00-0123456789ab" into its 16 bytes, text order. */
+bool ipcguard_uuid_parse(const char *text, uint8_t uuid[16]);
+
+/*
+ * Add a rule to a policy (taking it over) and keep the rules in
+ * evaluation order.  Returns false only when out of memory.
+ */
+bool ipcguard_policy_add_rule(struct ipcguard_policy *policy,
+			      struct ipcguard_rule *rule);
+
+/* Record a problem: the policy becomes invalid.  error may be NULL
+ * (out of memory); it is taken over. */
+void ipcguard_policy_add_error(struct ipcguard_policy *policy, char *error);
 
 #endif /* IPCGUARD_POLICY_H */

@@ -1,0 +1,163 @@
+/*
+ * ipcguard rules: what the Windows controls cannot express.
+ *
+ * A rule is a named set of conditions and an action (allow or deny),
+ * optionally audit-only.  Rules live one record each in an ldb database
+ * (source/common/ipcguard_ruledb.c); this file is their pure model: the
+ * fields as text, their validation, and whether a rule matches a request.
+ * The Samba-side pieces a rule needs (SDDL parsing, the access check
+ * against a token, RPC interface and operation names) come in through
+ * struct ipcguard_rule_hooks, so the engine itself stays free of Samba
+ * and the unit tests and fuzzers run it as it is.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#ifndef IPCGUARD_RULE_H
+#define IPCGUARD_RULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <talloc.h>
+
+/* The fields of a rule, as written by "ipcguard rule add" and stored as
+ * ldb attributes of the same names. */
+#define IPCGUARD_RULE_ACTION "action"
+#define IPCGUARD_RULE_AUDIT_ONLY "audit-only"
+#define IPCGUARD_RULE_ORDER "order"
+#define IPCGUARD_RULE_DESCRIPTION "description"
+#define IPCGUARD_RULE_SHARE "share"
+#define IPCGUARD_RULE_PIPE "pipe"
+#define IPCGUARD_RULE_SESSION "session"
+#define IPCGUARD_RULE_ADDRESS "address"
+#define IPCGUARD_RULE_SDDL "sddl"
+#define IPCGUARD_RULE_INTERFACE "interface"
+#define IPCGUARD_RULE_OPNUM "opnum"
+
+struct ipcguard_rule_field_info {
+	const char *name;
+	bool multi;		/* may hold several values */
+	const char *syntax;	/* for help texts and man pages */
+};
+
+/* All fields, in display order, NULL-name terminated. */
+extern const struct ipcguard_rule_field_info ipcguard_rule_fields[];
+
+#define IPCGUARD_RULE_DEFAULT_ORDER 1000
+#define IPCGUARD_RULE_MAX_ORDER 999999
+#define IPCGUARD_RULE_MAX_NAME 64
+
+/* One field of a rule as text: values[] is NULL terminated. */
+struct ipcguard_rule_field {
+	const char *name;
+	const char **values;
+};
+
+/* An RPC interface: UUID in wire order of struct GUID's text form. */
+struct ipcguard_syntax {
+	uint8_t uuid[16];
+	uint16_t major;
+	uint16_t minor;
+};
+
+/* A client address, IPv4 as family 4 and IPv6 as family 6. */
+struct ipcguard_address {
+	int family;
+	uint8_t bytes[16];
+};
+
+struct ipcguard_address_range {
+	struct ipcguard_address base;
+	unsigned prefix;	/* bits */
+};
+
+struct ipcguard_interface_match {
+	bool any;		/* "*" */
+	struct ipcguard_syntax syntax;
+	bool any_version;
+};
+
+struct ipcguard_opnum_range {
+	uint16_t first;
+	uint16_t last;
+};
+
+/*
+ * What the engine needs from Samba.  Any hook may be NULL (the fuzzers
+ * run without Samba); a rule that needs a missing hook is invalid.
+ */
+struct ipcguard_rule_hooks {
+	/* Parse SDDL into an opaque security descriptor (a talloc child of
+	 * mem_ctx); NULL with *error set if it does not parse. */
+	void *(*compile_sddl)(TALLOC_CTX *mem_ctx, const char *sddl,
+			      char **error);
+	/* Whether the descriptor grants this token access to a pipe or a
+	 * share.  token may be NULL (no session): never granted. */
+	bool (*access_check)(const void *sd, const void *token);
+	/* Resolve an interface name ("spoolss") to its syntax. */
+	bool (*interface_by_name)(const char *name,
+				  struct ipcguard_syntax *syntax);
+	/* Resolve an operation name of an interface to its opnum. */
+	bool (*opnum_by_name)(const struct ipcguard_syntax *syntax,
+			      const char *name, uint16_t *opnum);
+};
+
+struct ipcguard_rule {
+	char *name;
+	char *description;
+	bool allow;		/* action */
+	bool audit_only;
+	unsigned order;
+	const char **shares;	/* NULL terminated or NULL; "*" = any */
+	const char **pipes;	/* NULL terminated or NULL; "*" = any */
+	unsigned sessions;	/* 1 << enum ipcguard_session_kind; 0 = any */
+	struct ipcguard_address_range *addresses;
+	size_t num_addresses;	/* 0 = any address */
+	char *sddl;
+	void *sd;		/* compiled sddl, NULL without one */
+	struct ipcguard_interface_match *interfaces;
+	size_t num_interfaces;	/* 0 = no interface condition */
+	struct ipcguard_opnum_range *opnums;
+	size_t num_opnums;	/* 0 = no operation condition */
+	/* The fields as given, for "ipcguard rule show" and keep-last-valid
+	 * copies; NULL-name terminated. */
+	struct ipcguard_rule_field *fields;
+};
+
+/*
+ * Build and validate a rule from its text fields.  On error returns NULL
+ * and sets *error to a talloc'ed message that names the rule and the
+ * field.  hooks may be NULL.
+ */
+struct ipcguard_rule *ipcguard_rule_parse(
+	TALLOC_CTX *mem_ctx, const char *name,
+	const struct ipcguard_rule_field *fields,
+	const struct ipcguard_rule_hooks *hooks, char **error);
+
+/* Parse "a.b.c.d", an IPv6 address, or either with "/prefix". */
+bool ipcguard_address_parse(const char *text, struct ipcguard_address *addr,
+			    unsigned *prefix);
+
+/* The stage of a pipe's life a rule is judged at. */
+enum ipcguard_stage {
+	IPCGUARD_STAGE_OPEN = 0,	/* tree connect or pipe open */
+	IPCGUARD_STAGE_BIND,		/* each context of a bind/alter */
+	IPCGUARD_STAGE_REQUEST,		/* each request */
+};
+
+const char *ipcguard_stage_name(enum ipcguard_stage stage);
+
+/* A rule's fields rendered one "field = value" per line. */
+char *ipcguard_rule_text(TALLOC_CTX *mem_ctx,
+			 const struct ipcguard_rule *rule);
+
+/* Sort rules by order, then name: the order they are evaluated in. */
+void ipcguard_rules_sort(struct ipcguard_rule **rules, size_t num_rules);
+
+#endif /* IPCGUARD_RULE_H */
