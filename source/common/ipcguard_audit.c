@@ -13,6 +13,7 @@
 #include "lib/audit_logging/audit_logging.h"
 
 #include "ipcguard_audit.h"
+#include "ipcguard_ruledb.h"
 
 #define IPCGUARD_AUDIT_MAJOR 1
 #define IPCGUARD_AUDIT_MINOR 0
@@ -27,6 +28,7 @@ void ipcguard_audit(int debug_class, const struct ipcguard_policy *policy,
 	int rc = 0;
 
 	if (decision->verdict == IPCGUARD_ALLOW &&
+	    decision->audit_rule == NULL &&
 	    (policy == NULL || !policy->audit_allowed)) {
 		return;
 	}
@@ -50,6 +52,30 @@ void ipcguard_audit(int debug_class, const struct ipcguard_policy *policy,
 	rc |= json_add_string(&event, "sids", sids != NULL ? sids : "");
 	rc |= json_add_string(&event, "remoteAddress",
 			      client != NULL ? client : "");
+	if (request->object == IPCGUARD_OBJECT_PIPE) {
+		rc |= json_add_string(&event, "stage",
+				      ipcguard_stage_name(request->stage));
+	}
+	if (request->stage != IPCGUARD_STAGE_OPEN) {
+		char *iface = ipcguard_syntax_name(NULL, &request->syntax);
+
+		rc |= json_add_string(&event, "interface", iface);
+		TALLOC_FREE(iface);
+	}
+	if (request->stage == IPCGUARD_STAGE_REQUEST) {
+		const char *op = ipcguard_opnum_name(&request->syntax,
+						     request->opnum);
+
+		rc |= json_add_int(&event, "opnum", request->opnum);
+		rc |= json_add_string(&event, "operation", op);
+	}
+	if (decision->audit_rule != NULL) {
+		rc |= json_add_string(&event, "auditOnlyRule",
+				      decision->audit_rule->name);
+		rc |= json_add_string(&event, "auditOnlyWould",
+				      decision->audit_rule->allow ?
+				      "allow" : "deny");
+	}
 	rc |= json_add_timestamp(&wrapper);
 	rc |= json_add_string(&wrapper, "type", "ipcguard");
 	if (rc != 0) {

@@ -247,8 +247,8 @@ static struct ldb_val rdn_value(const char *name)
 	};
 }
 
-/* A record's attributes as rule fields; objectClass and name are not
- * fields. */
+/* A record's attributes as rule fields; objectClass, name and the
+ * distinguishedName ldb adds are not fields. */
 static struct ipcguard_rule_field *record_fields(TALLOC_CTX *mem_ctx,
 						 const struct ldb_message *msg)
 {
@@ -265,7 +265,8 @@ static struct ipcguard_rule_field *record_fields(TALLOC_CTX *mem_ctx,
 		const struct ldb_message_element *el = &msg->elements[i];
 
 		if (strequal(el->name, "objectClass") ||
-		    strequal(el->name, "name")) {
+		    strequal(el->name, "name") ||
+		    strequal(el->name, "distinguishedName")) {
 			continue;
 		}
 		fields[n].name = el->name;

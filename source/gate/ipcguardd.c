@@ -62,6 +62,7 @@
 #include "ipcguard_gate_probe.h"
 #include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
+#include "ipcguard_ruledb.h"
 
 static int ipcguardd_debug_class = DBGC_ALL;
 #undef DBGC_CLASS
@@ -112,12 +113,38 @@ struct ipcguardd_conn {
 	char *client;
 	bool allowed;
 	uint32_t npa_flags;	/* smbd's NPA flags, taken out of the token */
+	/* The token the RPC server sees: what rules' SDDL is checked on. */
+	struct security_token *token;
+	struct ipcguard_address address;
+	bool have_address;
 	struct tstream_context *client_stream;
 	struct tstream_context *server_stream;
+	/* Relayed answers and our faults share the way to the client. */
+	struct tevent_queue *client_queue;
 	struct relay_direction upstream;	/* client -> RPC server */
 	struct relay_direction downstream;	/* RPC server -> client */
-	DATA_BLOB fault;			/* refusal being written */
-	struct iovec fault_iov;
+	/* Presentation contexts forwarded in binds and alter contexts. */
+	struct bound_context *contexts;
+	size_t num_contexts;
+	/* The request being relayed or refused, fragment by fragment. */
+	bool in_call;
+	bool refusing_call;
+	uint32_t call_id;
+	uint16_t call_context_id;
+	uint16_t call_opnum;
+};
+
+struct bound_context {
+	uint16_t id;
+	struct ipcguard_syntax syntax;
+};
+
+/* What each database rule did since the gate started. */
+struct rule_counter {
+	char *name;
+	uint64_t allowed;
+	uint64_t refused;
+	uint64_t would;		/* audit-only matches */
 };
 
 struct ipcguardd {
@@ -134,21 +161,24 @@ struct ipcguardd {
 	uint64_t num_open;
 	uint64_t num_allowed;
 	uint64_t num_refused;
+	uint64_t num_rpc_refused;
+	struct rule_counter *rule_counters;
+	size_t num_rule_counters;
 };
 
 static void conn_done(struct ipcguardd_conn *conn, const char *why);
 
 /*
- * Load the policy from the current smb.conf.  On start an invalid policy
- * is kept (it refuses anonymous callers); on reload the previous valid
- * policy stays in force.
+ * Load the policy from the current smb.conf and rule database.  On start
+ * an invalid policy is kept (it refuses anonymous callers); on reload the
+ * previous valid policy stays in force.
  */
 static bool gate_load_policy(struct ipcguardd *gate, bool reload)
 {
 	struct ipcguard_policy *policy = NULL;
 	size_t i;
 
-	policy = ipcguard_policy_load(gate, ipcguard_smbconf_option, NULL);
+	policy = ipcguard_policy_load_all(gate);
 	if (policy == NULL) {
 		DBG_ERR("ipcguardd: out of memory loading the policy\n");
 		return false;
@@ -169,40 +199,177 @@ static bool gate_load_policy(struct ipcguardd *gate, bool reload)
 	}
 	TALLOC_FREE(gate->policy);
 	gate->policy = policy;
+	DBG_NOTICE("ipcguardd: policy loaded with %zu database rule%s\n",
+		   policy->num_rules, policy->num_rules == 1 ? "" : "s");
 	return true;
 }
 
-static void gate_decide(struct ipcguardd *gate, const char *pipe,
-			enum ipcguard_session_kind kind,
+static struct rule_counter *rule_counter(struct ipcguardd *gate,
+					 const struct ipcguard_rule *rule)
+{
+	struct rule_counter *tmp = NULL;
+	size_t i;
+
+	for (i = 0; i < gate->num_rule_counters; i++) {
+		if (strcmp(gate->rule_counters[i].name, rule->name) == 0) {
+			return &gate->rule_counters[i];
+		}
+	}
+	tmp = talloc_realloc(gate, gate->rule_counters, struct rule_counter,
+			     gate->num_rule_counters + 1);
+	if (tmp == NULL) {
+		return NULL;
+	}
+	gate->rule_counters = tmp;
+	tmp = &gate->rule_counters[gate->num_rule_counters];
+	*tmp = (struct rule_counter) {
+		.name = talloc_strdup(gate->rule_counters, rule->name),
+	};
+	if (tmp->name == NULL) {
+		return NULL;
+	}
+	gate->num_rule_counters++;
+	return tmp;
+}
+
+static void count_decision(struct ipcguardd *gate,
+			   const struct ipcguard_decision *decision)
+{
+	struct rule_counter *c = NULL;
+
+	if (decision->by_rule != NULL) {
+		c = rule_counter(gate, decision->by_rule);
+		if (c != NULL && decision->verdict == IPCGUARD_ALLOW) {
+			c->allowed++;
+		} else if (c != NULL) {
+			c->refused++;
+		}
+	}
+	if (decision->audit_rule != NULL) {
+		c = rule_counter(gate, decision->audit_rule);
+		if (c != NULL) {
+			c->would++;
+		}
+	}
+}
+
+/*
+ * The one place the gate asks the engine, at every stage.  Audit-only
+ * rules are logged and counted here; they never change the verdict.
+ */
+static void conn_decide(struct ipcguardd_conn *conn,
+			struct ipcguard_request *request,
 			struct ipcguard_decision *decision)
 {
-	struct ipcguard_request request = {
-		.session = kind,
-		.object = IPCGUARD_OBJECT_PIPE,
-		.name = pipe,
-	};
+	struct ipcguardd *gate = conn->gate;
+	const struct ipcguard_rule *audit = NULL;
 
-	ipcguard_decide(gate->policy, &request, decision);
+	request->session = conn->kind;
+	request->object = IPCGUARD_OBJECT_PIPE;
+	request->name = conn->pipe;
+	request->address = conn->have_address ? &conn->address : NULL;
+	request->token = conn->token;
+	ipcguard_decide(gate->policy, request, decision);
+	count_decision(gate, decision);
+	ipcguard_audit(ipcguardd_debug_class, gate->policy, request, decision,
+		       conn->user, conn->sids, conn->client);
+	audit = decision->audit_rule;
+	if (audit == NULL) {
+		return;
+	}
+	DBG_WARNING("ipcguardd: rule %s (audit only) would %s %s on pipe '%s' "
+		    "to %s session (user '%s', client %s); %s by rule %s\n",
+		    audit->name, audit->allow ? "allow" : "refuse",
+		    ipcguard_stage_name(request->stage), conn->pipe,
+		    ipcguard_session_kind_name(conn->kind), conn->user,
+		    conn->client,
+		    decision->verdict == IPCGUARD_ALLOW ? "allowed" :
+		    "refused", decision->rule);
 }
 
-static void conn_audit(struct ipcguardd_conn *conn,
-		       const struct ipcguard_decision *decision)
+/* ---- faults ------------------------------------------------------------ */
+
+struct fault_write {
+	struct ipcguardd_conn *conn;
+	DATA_BLOB blob;
+	struct iovec iov;
+	void (*next)(struct ipcguardd_conn *conn);
+};
+
+static void fault_written(struct tevent_req *subreq);
+
+/*
+ * Answer one call with an access-denied FAULT and continue with next()
+ * once it is written, so a client that does not read cannot make us
+ * queue faults without end.
+ */
+static void send_fault(struct ipcguardd_conn *conn, uint32_t call_id,
+		       uint16_t context_id,
+		       void (*next)(struct ipcguardd_conn *conn))
 {
-	struct ipcguard_request request = {
-		.session = conn->kind,
-		.object = IPCGUARD_OBJECT_PIPE,
-		.name = conn->pipe,
+	struct ncacn_packet fault = {
+		.rpc_vers = 5,
+		.ptype = DCERPC_PKT_FAULT,
+		.pfc_flags = DCERPC_PFC_FLAG_FIRST | DCERPC_PFC_FLAG_LAST |
+			     DCERPC_PFC_FLAG_DID_NOT_EXECUTE,
+		.drep = { DCERPC_DREP_LE },
+		.call_id = call_id,
+		.u.fault = {
+			.context_id = context_id,
+			.status = DCERPC_FAULT_ACCESS_DENIED,
+		},
 	};
+	struct fault_write *w = NULL;
+	struct tevent_req *subreq = NULL;
+	NTSTATUS status;
 
-	ipcguard_audit(ipcguardd_debug_class, conn->gate->policy, &request,
-		       decision, conn->user, conn->sids, conn->client);
+	w = talloc_zero(conn, struct fault_write);
+	if (w == NULL) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	w->conn = conn;
+	w->next = next;
+	status = dcerpc_ncacn_push_auth(&w->blob, w, &fault, NULL);
+	if (!NT_STATUS_IS_OK(status)) {
+		conn_done(conn, nt_errstr(status));
+		return;
+	}
+	w->iov = (struct iovec) {
+		.iov_base = w->blob.data,
+		.iov_len = w->blob.length,
+	};
+	subreq = tstream_writev_queue_send(w, conn->gate->ev,
+					   conn->client_stream,
+					   conn->client_queue, &w->iov, 1);
+	if (subreq == NULL) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	tevent_req_set_callback(subreq, fault_written, w);
 }
 
-/* ---- refusing ---------------------------------------------------------- */
+static void fault_written(struct tevent_req *subreq)
+{
+	struct fault_write *w = tevent_req_callback_data(subreq,
+							 struct fault_write);
+	struct ipcguardd_conn *conn = w->conn;
+	void (*next)(struct ipcguardd_conn *conn) = w->next;
+	int ret, err;
+
+	ret = tstream_writev_queue_recv(subreq, &err);
+	TALLOC_FREE(w);
+	if (ret == -1) {
+		conn_done(conn, strerror(err));
+		return;
+	}
+	next(conn);
+}
+
+/* ---- refusing a whole pipe --------------------------------------------- */
 
 static void refuse_read_next(struct ipcguardd_conn *conn);
 static void refuse_got_pdu(struct tevent_req *subreq);
-static void refuse_fault_written(struct tevent_req *subreq);
 
 static void refuse_read_next(struct ipcguardd_conn *conn)
 {
@@ -217,19 +384,29 @@ static void refuse_read_next(struct ipcguardd_conn *conn)
 	tevent_req_set_callback(subreq, refuse_got_pdu, conn);
 }
 
+/* Whether a client waits for an answer to this PDU. */
+static bool pdu_expects_answer(const struct ncacn_packet *pkt)
+{
+	switch (pkt->ptype) {
+	case DCERPC_PKT_BIND:
+	case DCERPC_PKT_ALTER:
+		return true;
+	case DCERPC_PKT_REQUEST:
+		/* Clients wait for an answer only after the last fragment. */
+		return (pkt->pfc_flags & DCERPC_PFC_FLAG_LAST) != 0;
+	default:
+		return false;
+	}
+}
+
 static void refuse_got_pdu(struct tevent_req *subreq)
 {
 	struct ipcguardd_conn *conn = tevent_req_callback_data(
 		subreq, struct ipcguardd_conn);
 	struct ncacn_packet *pkt = NULL;
-	struct ncacn_packet fault = {
-		.rpc_vers = 5,
-		.ptype = DCERPC_PKT_FAULT,
-		.pfc_flags = DCERPC_PFC_FLAG_FIRST | DCERPC_PFC_FLAG_LAST |
-			     DCERPC_PFC_FLAG_DID_NOT_EXECUTE,
-		.drep = { DCERPC_DREP_LE },
-	};
 	DATA_BLOB in = data_blob_null;
+	uint32_t call_id;
+	uint16_t context_id;
 	bool answer;
 	NTSTATUS status;
 
@@ -239,60 +416,194 @@ static void refuse_got_pdu(struct tevent_req *subreq)
 		conn_done(conn, nt_errstr(status));
 		return;
 	}
-	switch (pkt->ptype) {
-	case DCERPC_PKT_BIND:
-	case DCERPC_PKT_ALTER:
-		answer = true;
-		break;
-	case DCERPC_PKT_REQUEST:
-		/* Clients wait for an answer only after the last fragment. */
-		answer = (pkt->pfc_flags & DCERPC_PFC_FLAG_LAST) != 0;
-		fault.u.fault.context_id = pkt->u.request.context_id;
-		break;
-	default:
-		answer = false;
-		break;
-	}
-	fault.call_id = pkt->call_id;
-	fault.u.fault.status = DCERPC_FAULT_ACCESS_DENIED;
+	answer = pdu_expects_answer(pkt);
+	call_id = pkt->call_id;
+	context_id = pkt->ptype == DCERPC_PKT_REQUEST ?
+		pkt->u.request.context_id : 0;
 	TALLOC_FREE(pkt);
 	data_blob_free(&in);
 	if (!answer) {
 		refuse_read_next(conn);
 		return;
 	}
-	status = dcerpc_ncacn_push_auth(&conn->fault, conn, &fault, NULL);
-	if (!NT_STATUS_IS_OK(status)) {
-		conn_done(conn, nt_errstr(status));
-		return;
-	}
-	conn->fault_iov = (struct iovec) {
-		.iov_base = conn->fault.data,
-		.iov_len = conn->fault.length,
-	};
-	subreq = tstream_writev_send(conn, conn->gate->ev, conn->client_stream,
-				     &conn->fault_iov, 1);
-	if (subreq == NULL) {
-		conn_done(conn, "out of memory");
-		return;
-	}
-	tevent_req_set_callback(subreq, refuse_fault_written, conn);
+	send_fault(conn, call_id, context_id, refuse_read_next);
 }
 
-static void refuse_fault_written(struct tevent_req *subreq)
-{
-	struct ipcguardd_conn *conn = tevent_req_callback_data(
-		subreq, struct ipcguardd_conn);
-	int ret, err;
+/* ---- judging RPC traffic ----------------------------------------------- */
 
-	ret = tstream_writev_recv(subreq, &err);
-	TALLOC_FREE(subreq);
-	data_blob_free(&conn->fault);
-	if (ret == -1) {
-		conn_done(conn, strerror(err));
-		return;
+static struct bound_context *find_context(struct ipcguardd_conn *conn,
+					  uint16_t id)
+{
+	size_t i;
+
+	for (i = 0; i < conn->num_contexts; i++) {
+		if (conn->contexts[i].id == id) {
+			return &conn->contexts[i];
+		}
 	}
-	refuse_read_next(conn);
+	return NULL;
+}
+
+static bool remember_context(struct ipcguardd_conn *conn, uint16_t id,
+			     const struct ipcguard_syntax *syntax)
+{
+	struct bound_context *c = find_context(conn, id);
+
+	if (c == NULL) {
+		/* More than 256 contexts is no client we serve. */
+		if (conn->num_contexts >= 256) {
+			return false;
+		}
+		c = talloc_realloc(conn, conn->contexts, struct bound_context,
+				   conn->num_contexts + 1);
+		if (c == NULL) {
+			return false;
+		}
+		conn->contexts = c;
+		c = &conn->contexts[conn->num_contexts++];
+		c->id = id;
+	}
+	c->syntax = *syntax;
+	return true;
+}
+
+static void log_rpc_refusal(struct ipcguardd_conn *conn,
+			    const struct ipcguard_request *request,
+			    const struct ipcguard_decision *decision)
+{
+	char *iface = ipcguard_syntax_name(conn, &request->syntax);
+	const char *op = ipcguard_opnum_name(&request->syntax,
+					     request->opnum);
+
+	conn->gate->num_rpc_refused++;
+	if (request->stage == IPCGUARD_STAGE_REQUEST) {
+		DBG_WARNING("ipcguardd: refused call %s opnum %u (%s) on pipe "
+			    "'%s' to %s session (user '%s', client %s): rule "
+			    "%s: %s\n", iface, (unsigned)request->opnum,
+			    op != NULL ? op : "unknown", conn->pipe,
+			    ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client, decision->rule,
+			    decision->reason);
+	} else {
+		DBG_WARNING("ipcguardd: refused binding %s on pipe '%s' to %s "
+			    "session (user '%s', client %s): rule %s: %s\n",
+			    iface, conn->pipe,
+			    ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client, decision->rule,
+			    decision->reason);
+	}
+	TALLOC_FREE(iface);
+}
+
+/* Every context of a bind or alter context must be allowed. */
+static bool judge_bind(struct ipcguardd_conn *conn,
+		       const struct dcerpc_bind *bind)
+{
+	uint8_t i;
+
+	for (i = 0; i < bind->num_contexts; i++) {
+		struct ipcguard_request request = {
+			.stage = IPCGUARD_STAGE_BIND,
+		};
+		struct ipcguard_decision decision = { 0 };
+
+		ipcguard_syntax_from_ndr(&bind->ctx_list[i].abstract_syntax,
+					 &request.syntax);
+		conn_decide(conn, &request, &decision);
+		if (decision.verdict != IPCGUARD_ALLOW) {
+			log_rpc_refusal(conn, &request, &decision);
+			return false;
+		}
+	}
+	for (i = 0; i < bind->num_contexts; i++) {
+		struct ipcguard_syntax syntax;
+
+		ipcguard_syntax_from_ndr(&bind->ctx_list[i].abstract_syntax,
+					 &syntax);
+		if (!remember_context(conn, bind->ctx_list[i].context_id,
+				      &syntax)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * A request is judged on its interface (the reloaded policy may refuse a
+ * context bound earlier) and its opnum, which sits in the clear header of
+ * every fragment, sealed or not.
+ */
+static bool judge_request(struct ipcguardd_conn *conn,
+			  const struct dcerpc_request *req)
+{
+	struct bound_context *c = find_context(conn, req->context_id);
+	struct ipcguard_request request = {
+		.stage = IPCGUARD_STAGE_BIND,
+		.opnum = req->opnum,
+	};
+	struct ipcguard_decision decision = { 0 };
+
+	if (c == NULL) {
+		/* Not bound through us: the server would fault it too. */
+		return false;
+	}
+	request.syntax = c->syntax;
+	conn_decide(conn, &request, &decision);
+	if (decision.verdict == IPCGUARD_ALLOW) {
+		request.stage = IPCGUARD_STAGE_REQUEST;
+		conn_decide(conn, &request, &decision);
+	}
+	if (decision.verdict != IPCGUARD_ALLOW) {
+		log_rpc_refusal(conn, &request, &decision);
+		return false;
+	}
+	return true;
+}
+
+enum pdu_fate { PDU_FORWARD, PDU_DROP, PDU_FAULT, PDU_CLOSE };
+
+static enum pdu_fate judge_pdu(struct ipcguardd_conn *conn,
+			       const struct ncacn_packet *pkt)
+{
+	const struct dcerpc_request *req = &pkt->u.request;
+	bool first = (pkt->pfc_flags & DCERPC_PFC_FLAG_FIRST) != 0;
+	bool last = (pkt->pfc_flags & DCERPC_PFC_FLAG_LAST) != 0;
+
+	switch (pkt->ptype) {
+	case DCERPC_PKT_BIND:
+		return judge_bind(conn, &pkt->u.bind) ? PDU_FORWARD :
+			PDU_FAULT;
+	case DCERPC_PKT_ALTER:
+		return judge_bind(conn, &pkt->u.alter) ? PDU_FORWARD :
+			PDU_FAULT;
+	case DCERPC_PKT_REQUEST:
+		break;
+	default:
+		return PDU_FORWARD;
+	}
+	if (first) {
+		if (conn->in_call && !conn->refusing_call) {
+			/* A new call inside an unfinished one. */
+			return PDU_CLOSE;
+		}
+		conn->in_call = true;
+		conn->call_id = pkt->call_id;
+		conn->call_context_id = req->context_id;
+		conn->call_opnum = req->opnum;
+		conn->refusing_call = !judge_request(conn, req);
+	} else if (!conn->in_call || pkt->call_id != conn->call_id ||
+		   req->context_id != conn->call_context_id ||
+		   req->opnum != conn->call_opnum) {
+		/* Later fragments must continue the call we judged. */
+		return PDU_CLOSE;
+	}
+	if (last) {
+		conn->in_call = false;
+	}
+	if (!conn->refusing_call) {
+		return PDU_FORWARD;
+	}
+	return last ? PDU_FAULT : PDU_DROP;
 }
 
 /* ---- relaying ---------------------------------------------------------- */
@@ -300,7 +611,7 @@ static void refuse_fault_written(struct tevent_req *subreq)
 /*
  * One direction of a forwarded pipe: whole PDUs read from one stream are
  * written, one message each, to the other, so message-mode framing is
- * kept on both sides.
+ * kept on both sides.  PDUs from the client are judged first.
  */
 static void relay_read(struct relay_direction *dir);
 static void relay_got_pdu(struct tevent_req *subreq);
@@ -331,33 +642,75 @@ static void relay_read(struct relay_direction *dir)
 	tevent_req_set_callback(subreq, relay_got_pdu, dir);
 }
 
+static void relay_read_upstream(struct ipcguardd_conn *conn)
+{
+	relay_read(&conn->upstream);
+}
+
 static void relay_got_pdu(struct tevent_req *subreq)
 {
 	/* Embedded in the connection, not a talloc object. */
 	struct relay_direction *dir = (struct relay_direction *)
 		tevent_req_callback_data_void(subreq);
+	struct ipcguardd_conn *conn = dir->conn;
 	struct ncacn_packet *pkt = NULL;
+	enum pdu_fate fate = PDU_FORWARD;
+	uint32_t call_id = 0;
+	uint16_t context_id = 0;
 	NTSTATUS status;
 
-	status = dcerpc_read_ncacn_packet_recv(subreq, dir->conn, &pkt,
+	status = dcerpc_read_ncacn_packet_recv(subreq, conn, &pkt,
 					       &dir->pdu);
 	TALLOC_FREE(subreq);
 	if (!NT_STATUS_IS_OK(status)) {
 		DBG_DEBUG("ipcguardd: %s: %s\n", dir->from_name,
 			  nt_errstr(status));
-		conn_done(dir->conn, dir == &dir->conn->upstream ?
+		conn_done(conn, dir == &conn->upstream ?
 			  "client closed" : "RPC server closed");
 		return;
 	}
+	if (dir == &conn->upstream) {
+		fate = judge_pdu(conn, pkt);
+		call_id = pkt->call_id;
+		context_id = pkt->ptype == DCERPC_PKT_REQUEST ?
+			pkt->u.request.context_id : 0;
+	}
 	TALLOC_FREE(pkt);
+	switch (fate) {
+	case PDU_FORWARD:
+		break;
+	case PDU_DROP:
+		data_blob_free(&dir->pdu);
+		relay_read(dir);
+		return;
+	case PDU_FAULT:
+		data_blob_free(&dir->pdu);
+		send_fault(conn, call_id, context_id, relay_read_upstream);
+		return;
+	case PDU_CLOSE:
+		DBG_WARNING("ipcguardd: pipe '%s' of %s session (user '%s', "
+			    "client %s): request fragments do not continue "
+			    "the call they belong to; closing\n", conn->pipe,
+			    ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client);
+		conn_done(conn, "inconsistent request fragments");
+		return;
+	}
 	dir->iov = (struct iovec) {
 		.iov_base = dir->pdu.data,
 		.iov_len = dir->pdu.length,
 	};
-	subreq = tstream_writev_send(dir->conn, dir->conn->gate->ev, dir->to,
-				     &dir->iov, 1);
+	if (dir->to == conn->client_stream) {
+		subreq = tstream_writev_queue_send(conn, conn->gate->ev,
+						   dir->to,
+						   conn->client_queue,
+						   &dir->iov, 1);
+	} else {
+		subreq = tstream_writev_send(conn, conn->gate->ev, dir->to,
+					     &dir->iov, 1);
+	}
 	if (subreq == NULL) {
-		conn_done(dir->conn, "out of memory");
+		conn_done(conn, "out of memory");
 		return;
 	}
 	tevent_req_set_callback(subreq, relay_written, dir);
@@ -370,7 +723,10 @@ static void relay_written(struct tevent_req *subreq)
 		tevent_req_callback_data_void(subreq);
 	int ret, err;
 
-	ret = tstream_writev_recv(subreq, &err);
+	/* tstream_writev_queue_recv is tstream_writev_recv's twin. */
+	ret = dir->to == dir->conn->client_stream ?
+		tstream_writev_queue_recv(subreq, &err) :
+		tstream_writev_recv(subreq, &err);
 	TALLOC_FREE(subreq);
 	data_blob_free(&dir->pdu);
 	if (ret == -1) {
@@ -432,13 +788,6 @@ static void conn_forward(struct ipcguardd_conn *conn,
 	struct tevent_req *subreq = NULL;
 	uint32_t flags = conn->npa_flags;
 
-	if (ipcguard_strip_everyone(conn->gate->policy, conn->kind) &&
-	    ipcguard_token_remove_everyone(session_info->security_token)) {
-		DBG_DEBUG("ipcguardd: removed Everyone from the %s token for "
-			  "pipe '%s'\n", ipcguard_session_kind_name(conn->kind),
-			  conn->pipe);
-	}
-
 	/* local_np_connect reads the winbind-off flag from our env. */
 	if (flags & SAMBA_NPA_FLAGS_WINBIND_OFF) {
 		(void)winbind_off();
@@ -490,6 +839,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	struct tsocket_address *local_server_addr = NULL;
 	char *local_server_name = NULL;
 	struct auth_session_info_transport *session_info = NULL;
+	struct ipcguard_request request = { .stage = IPCGUARD_STAGE_OPEN };
 	struct ipcguard_decision decision = { .verdict = IPCGUARD_DENY };
 	bool have_session;
 	int ret, err;
@@ -539,16 +889,40 @@ static void conn_handshake_done(struct tevent_req *subreq)
 			conn, session_info->session_info->security_token) :
 		talloc_strdup(conn, "");
 
-	gate_decide(gate, conn->pipe, conn->kind, &decision);
-	if (decision.verdict == IPCGUARD_ALLOW && !have_session) {
+	if (conn->client != NULL &&
+	    ipcguard_address_parse(conn->client, &conn->address, NULL)) {
+		conn->have_address = true;
+	}
+	conn->client_queue = tevent_queue_create(conn, "ipcguardd client");
+	if (conn->client_queue == NULL) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	if (have_session) {
+		/* What the RPC server will see is what rules judge. */
+		conn->token = session_info->session_info->security_token;
+		if (ipcguard_strip_everyone(gate->policy, conn->kind) &&
+		    ipcguard_token_remove_everyone(conn->token)) {
+			DBG_DEBUG("ipcguardd: removed Everyone from the %s "
+				  "token for pipe '%s'\n",
+				  ipcguard_session_kind_name(conn->kind),
+				  conn->pipe);
+		}
+		conn_decide(conn, &request, &decision);
+	} else {
 		/* Nothing to forward the caller as. */
 		decision = (struct ipcguard_decision) {
 			.verdict = IPCGUARD_DENY,
 			.rule = "invalid-request",
 			.reason = "the handshake carries no session",
 		};
+		request.session = conn->kind;
+		request.object = IPCGUARD_OBJECT_PIPE;
+		request.name = conn->pipe;
+		ipcguard_audit(ipcguardd_debug_class, gate->policy, &request,
+			       &decision, conn->user, conn->sids,
+			       conn->client);
 	}
-	conn_audit(conn, &decision);
 	if (decision.verdict != IPCGUARD_ALLOW) {
 		gate->num_refused++;
 		conn->listener->num_refused++;
@@ -769,20 +1143,33 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 {
 	struct ipcguardd_listener *l = NULL;
 	char *text = NULL;
+	size_t i;
 
 	text = talloc_asprintf(mem_ctx,
 			       "ipcguardd=%s\npid=%d\npolicy=%s\n"
+			       "rules=%zu\n"
 			       "connections_open=%" PRIu64 "\n"
-			       "allowed=%" PRIu64 "\nrefused=%" PRIu64 "\n",
+			       "allowed=%" PRIu64 "\nrefused=%" PRIu64 "\n"
+			       "rpc_refused=%" PRIu64 "\n",
 			       IPCGUARD_VERSION, (int)getpid(),
 			       ipcguard_policy_is_valid(gate->policy) ?
 			       "valid" : "invalid",
+			       gate->policy != NULL ?
+			       gate->policy->num_rules : 0,
 			       gate->num_open, gate->num_allowed,
-			       gate->num_refused);
+			       gate->num_refused, gate->num_rpc_refused);
 	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
 		text = talloc_asprintf_append_buffer(
 			text, "pipe=%s allowed=%" PRIu64 " refused=%" PRIu64
 			"\n", l->name, l->num_allowed, l->num_refused);
+	}
+	for (i = 0; text != NULL && i < gate->num_rule_counters; i++) {
+		const struct rule_counter *c = &gate->rule_counters[i];
+
+		text = talloc_asprintf_append_buffer(
+			text, "rule=%s allowed=%" PRIu64 " refused=%" PRIu64
+			" audit_only_matches=%" PRIu64 "\n", c->name,
+			c->allowed, c->refused, c->would);
 	}
 	return text;
 }
@@ -830,19 +1217,21 @@ static void gate_reload(struct messaging_context *msg, void *private_data,
 	}
 	/* A tightened policy also ends live pipes it now refuses. */
 	for (conn = gate->conns; conn != NULL; conn = next) {
+		struct ipcguard_request request = {
+			.stage = IPCGUARD_STAGE_OPEN,
+		};
 		struct ipcguard_decision decision = { 0 };
 
 		next = conn->next;
 		if (!conn->allowed) {
 			continue;
 		}
-		gate_decide(gate, conn->pipe, conn->kind, &decision);
+		conn_decide(conn, &request, &decision);
 		if (decision.verdict == IPCGUARD_ALLOW) {
 			continue;
 		}
 		gate->num_refused++;
 		conn->listener->num_refused++;
-		conn_audit(conn, &decision);
 		DBG_WARNING("ipcguardd: ended pipe '%s' of %s session (user "
 			    "'%s', client %s) after reload: rule %s: %s\n",
 			    conn->pipe, ipcguard_session_kind_name(conn->kind),

@@ -50,6 +50,7 @@
 #include "ipcguard_gate_probe.h"
 #include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
+#include "ipcguard_ruledb.h"
 
 static int vfs_ipcguard_debug_level = DBGC_VFS;
 
@@ -68,6 +69,7 @@ struct ipcguard_config {
  * invalid policy still fails closed.
  */
 #define LAST_VALID_FILE "ipcguard-last-valid-policy"
+#define LAST_VALID_RULES "ipcguard-last-valid-rules.ldb"
 
 struct stored_policy {
 	char **lines;	/* "option=value" */
@@ -95,6 +97,9 @@ static char *policy_record(TALLOC_CTX *mem_ctx)
 				     (int)getppid());
 	size_t i;
 
+	char *db = ipcguard_ruledb_path(mem_ctx);
+	struct stat st;
+
 	for (i = 0; text != NULL && ipcguard_options[i].name != NULL; i++) {
 		const char *v = ipcguard_smbconf_option(NULL,
 						   ipcguard_options[i].name);
@@ -104,7 +109,53 @@ static char *policy_record(TALLOC_CTX *mem_ctx)
 				text, "%s=%s\n", ipcguard_options[i].name, v);
 		}
 	}
+	/* Identifies the rule database's content without reading it. */
+	if (text != NULL && db != NULL && stat(db, &st) == 0) {
+		text = talloc_asprintf_append_buffer(
+			text, "#rules=%s %llu %llu %lld.%09ld\n", db,
+			(unsigned long long)st.st_ino,
+			(unsigned long long)st.st_size,
+			(long long)st.st_mtim.tv_sec,
+			(long)st.st_mtim.tv_nsec);
+	}
 	return text;
+}
+
+/* A copy of the rule database that was valid, or none if it had none. */
+static bool copy_valid_rules(TALLOC_CTX *mem_ctx)
+{
+	char *db = ipcguard_ruledb_path(mem_ctx);
+	char *copy = state_path(mem_ctx, LAST_VALID_RULES);
+	char *tmp = NULL;
+	struct ipcguard_policy *check = NULL;
+	size_t size = 0;
+	char *data = NULL;
+
+	if (db == NULL || copy == NULL) {
+		return false;
+	}
+	data = file_load(db, &size, 0, mem_ctx);
+	if (data == NULL) {
+		return errno == ENOENT && (unlink(copy) == 0 || errno == ENOENT);
+	}
+	tmp = talloc_asprintf(mem_ctx, "%s.%d", copy, (int)getpid());
+	if (tmp == NULL || !file_save_mode(tmp, data, size, 0600)) {
+		return false;
+	}
+	/* The file may have changed since it was loaded: check the copy. */
+	check = talloc_zero(mem_ctx, struct ipcguard_policy);
+	if (check == NULL) {
+		unlink(tmp);
+		return false;
+	}
+	check->errors = talloc_zero_array(check, const char *, 1);
+	check->hooks = &ipcguard_samba_rule_hooks;
+	ipcguard_ruledb_load(check, tmp);
+	if (!ipcguard_policy_is_valid(check) || rename(tmp, copy) != 0) {
+		unlink(tmp);
+		return false;
+	}
+	return true;
 }
 
 static void remember_valid_policy(TALLOC_CTX *mem_ctx)
@@ -130,6 +181,11 @@ static void remember_valid_policy(TALLOC_CTX *mem_ctx)
 	if (old != NULL && strcmp(old, record) == 0) {
 		TALLOC_FREE(recorded);
 		recorded = talloc_strdup(NULL, record);
+		return;
+	}
+	if (!copy_valid_rules(mem_ctx)) {
+		DBG_WARNING("ipcguard: cannot keep a copy of the valid rule "
+			    "database\n");
 		return;
 	}
 	tmp = talloc_asprintf(mem_ctx, "%s.%d", path, (int)getpid());
@@ -168,6 +224,11 @@ static struct ipcguard_policy *last_valid_policy(TALLOC_CTX *mem_ctx)
 		return NULL;
 	}
 	policy = ipcguard_policy_load(mem_ctx, stored_option, stored);
+	if (policy == NULL) {
+		return NULL;
+	}
+	policy->hooks = &ipcguard_samba_rule_hooks;
+	ipcguard_ruledb_load(policy, state_path(policy, LAST_VALID_RULES));
 	if (!ipcguard_policy_is_valid(policy)) {
 		return NULL;
 	}
@@ -181,6 +242,31 @@ static const char *client_address(struct connection_struct *conn)
 	}
 	return tsocket_address_inet_addr_string(conn->sconn->remote_address,
 						talloc_tos());
+}
+
+/*
+ * The token rules' security descriptors are checked against: the
+ * session's, without Everyone where the policy takes it away.
+ */
+static const struct security_token *session_token(
+	TALLOC_CTX *mem_ctx, const struct ipcguard_policy *policy,
+	enum ipcguard_session_kind kind,
+	const struct auth_session_info *session_info)
+{
+	struct security_token *token = NULL;
+
+	if (session_info == NULL || session_info->security_token == NULL) {
+		return NULL;
+	}
+	if (!ipcguard_strip_everyone(policy, kind)) {
+		return session_info->security_token;
+	}
+	token = dup_nt_token(mem_ctx,
+			     session_info->security_token);
+	if (token != NULL) {
+		(void)ipcguard_token_remove_everyone(token);
+	}
+	return token;
 }
 
 static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
@@ -197,6 +283,7 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	const char *who = NULL;
 	const char *sids = NULL;
 	const char *client = NULL;
+	struct ipcguard_address address;
 	NTSTATUS status;
 	size_t i;
 	int ret;
@@ -210,8 +297,7 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	if (config == NULL) {
 		goto refuse_nomem;
 	}
-	config->policy = ipcguard_policy_load(config, ipcguard_smbconf_option,
-					      NULL);
+	config->policy = ipcguard_policy_load_all(config);
 	if (config->policy == NULL) {
 		goto refuse_nomem;
 	}
@@ -259,8 +345,30 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 		request.object = IPCGUARD_OBJECT_SHARE;
 	}
 
+	if (config->policy->num_rules > 0 &&
+	    request.object == IPCGUARD_OBJECT_SHARE) {
+		client = client_address(conn);
+		if (ipcguard_address_parse(client, &address, NULL)) {
+			request.address = &address;
+		}
+		request.token = session_token(talloc_tos(), config->policy,
+					      request.session, session_info);
+	}
+
 	ipcguard_decide(config->policy, &request, &decision);
+	if (decision.audit_rule != NULL) {
+		DBG_WARNING("ipcguard: rule %s (audit only) would %s share "
+			    "'%s' to %s session (client %s); %s by rule %s\n",
+			    decision.audit_rule->name,
+			    decision.audit_rule->allow ? "allow" : "refuse",
+			    service,
+			    ipcguard_session_kind_name(request.session),
+			    client != NULL ? client : "unknown",
+			    decision.verdict == IPCGUARD_ALLOW ? "allowed" :
+			    "refused", decision.rule);
+	}
 	if (decision.verdict == IPCGUARD_ALLOW &&
+	    decision.audit_rule == NULL &&
 	    !config->policy->audit_allowed &&
 	    !CHECK_DEBUGLVLC(vfs_ipcguard_debug_level, DBGLVL_INFO)) {
 		return 0;
@@ -268,7 +376,9 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	who = ipcguard_session_user(talloc_tos(), session_info);
 	sids = ipcguard_token_sids(talloc_tos(), session_info != NULL ?
 				   session_info->security_token : NULL);
-	client = client_address(conn);
+	if (client == NULL) {
+		client = client_address(conn);
+	}
 	ipcguard_audit(vfs_ipcguard_debug_level, config->policy, &request,
 		       &decision, who, sids, client);
 	if (decision.verdict == IPCGUARD_ALLOW) {
