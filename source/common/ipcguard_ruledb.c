@@ -128,25 +128,23 @@ static const struct ndr_interface_table *table_of(
 	return ndr_table_by_syntax(&id);
 }
 
-/* Operation names as pidl writes them ("spoolss_OpenPrinterEx"), with
- * or without the interface prefix. */
+/* Operation names as pidl writes them ("spoolss_OpenPrinterEx",
+ * "lsa_LookupNames"), or without the prefix before the first '_'. */
 static bool opnum_by_name(const struct ipcguard_syntax *syntax,
 			  const char *name, uint16_t *opnum)
 {
 	const struct ndr_interface_table *table = table_of(syntax);
-	size_t prefix;
 	uint32_t i;
 
 	if (table == NULL) {
 		return false;
 	}
-	prefix = strlen(table->name);
 	for (i = 0; i < table->num_calls && i <= UINT16_MAX; i++) {
 		const char *call = table->calls[i].name;
+		const char *bare = strchr(call, '_');
 
 		if (strequal(call, name) ||
-		    (strnequal(call, table->name, prefix) &&
-		     call[prefix] == '_' && strequal(call + prefix + 1, name))) {
+		    (bare != NULL && strequal(bare + 1, name))) {
 			*opnum = i;
 			return true;
 		}
