@@ -22,6 +22,7 @@ build:
 
 unit: build
 	./build/test_policy
+	./build/test_rules
 
 integration: build
 	cd tests/integration && $(PYTHON) -m pytest -v -p no:cacheprovider
@@ -64,6 +65,10 @@ fuzz:
 	mkdir -p build/fuzz-corpus && cp tests/fuzz/corpus/* build/fuzz-corpus/
 	./build/sanitized/fuzz_policy_options -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz-corpus
+	mkdir -p build/fuzz-corpus-rules && \
+		cp tests/fuzz/corpus-rules/* build/fuzz-corpus-rules/
+	./build/sanitized/fuzz_rule_fields -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=4096 build/fuzz-corpus-rules
 
 # The gate's integration tests with ipcguardd under valgrind; logs in
 # build/valgrind/.  Report: zero definite leaks expected.

@@ -71,8 +71,9 @@ def build(bld):
                               bld.env.PRIVATELIBDIR,
                       install=False)
 
-    bld.SAMBA_BINARY('ipcguard_test_policy',
-                     source='tests/unit/test_policy.c',
-                     includes='source/policy',
-                     deps='ipcguard_policy cmocka',
-                     install=False)
+    for name in ('policy', 'rules'):
+        bld.SAMBA_BINARY('ipcguard_test_%s' % name,
+                         source='tests/unit/test_%s.c' % name,
+                         includes='source/policy',
+                         deps='ipcguard_policy cmocka',
+                         install=False)

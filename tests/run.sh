@@ -11,15 +11,23 @@ cd "$here"
 
 echo "== unit tests (cmocka)"
 ./build/test_policy
+./build/test_rules
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 ./tools/build-sanitized.sh
 ./build/sanitized/test_policy
+./build/sanitized/test_rules
 
 echo "== fuzzing the policy parsers (${IPCGUARD_FUZZ_SECONDS:-20} s)"
 fuzz_corpus=$(mktemp -d)
 cp tests/fuzz/corpus/* "$fuzz_corpus/"
 ./build/sanitized/fuzz_policy_options -max_total_time="${IPCGUARD_FUZZ_SECONDS:-20}" \
+	-max_len=4096 "$fuzz_corpus" 2>&1 | tail -n 3
+rm -rf "$fuzz_corpus"
+echo "== fuzzing the rule parser (${IPCGUARD_FUZZ_SECONDS:-20} s)"
+fuzz_corpus=$(mktemp -d)
+cp tests/fuzz/corpus-rules/* "$fuzz_corpus/"
+./build/sanitized/fuzz_rule_fields -max_total_time="${IPCGUARD_FUZZ_SECONDS:-20}" \
 	-max_len=4096 "$fuzz_corpus" 2>&1 | tail -n 3
 rm -rf "$fuzz_corpus"
 

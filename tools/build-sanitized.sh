@@ -12,6 +12,12 @@ flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 clang "${flags[@]}" -o "$out/test_policy" \
 	"$here/tests/unit/test_policy.c" "$here"/source/policy/*.c \
 	-ltalloc -lcmocka
+clang "${flags[@]}" -o "$out/test_rules" \
+	"$here/tests/unit/test_rules.c" "$here"/source/policy/*.c \
+	-ltalloc -lcmocka
+clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_rule_fields" \
+	"$here/tests/fuzz/fuzz_rule_fields.c" \
+	"$here"/source/policy/*.c -ltalloc
 clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_policy_options" \
 	"$here/tests/fuzz/fuzz_policy_options.c" \
 	"$here"/source/policy/*.c -ltalloc

@@ -5,7 +5,7 @@ set -euo pipefail
 export PATH="/usr/bin:/usr/sbin:/bin:/sbin:$PATH"
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-targets="${1:-vfs_ipcguard,ipcguardd,ipcguard,ipcguard_test_policy}"
+targets="${1:-vfs_ipcguard,ipcguardd,ipcguard,ipcguard_test_policy,ipcguard_test_rules}"
 tree=$("$here/tools/prepare-samba-tree.sh" | tail -n 1)
 [ -d "$tree" ] || { echo "build: no prepared Samba tree" >&2; exit 1; }
 
@@ -33,5 +33,7 @@ case ",$targets," in *,ipcguardd,*) copy ipcguardd ipcguardd ;; esac
 case ",$targets," in *,ipcguard,*) copy ipcguard ipcguard ;; esac
 case ",$targets," in *,ipcguard_test_policy,*)
 	copy ipcguard_test_policy test_policy ;; esac
+case ",$targets," in *,ipcguard_test_rules,*)
+	copy ipcguard_test_rules test_rules ;; esac
 echo "$IPCGUARD_BUILD_ID" > "$out/BUILD_ID"
 echo "build: results in $out (build id $IPCGUARD_BUILD_ID)"

@@ -16,7 +16,7 @@ fi
 RUNTIME_PKGS="samba samba-common-bin smbclient samba-dev winbind \
 libtalloc-dev libtevent-dev libldb-dev libcmocka-dev \
 dpkg-dev devscripts fakeroot debhelper pkg-config gcc make \
-python3 python3-pytest python3-impacket acl attr iproute2 procps psmisc valgrind \
+python3 python3-pytest python3-impacket python3-ldb acl attr iproute2 procps psmisc valgrind \
 clang libclang-rt-14-dev xsltproc libxml2-utils docbook-xsl docbook-xml"
 
 missing=""

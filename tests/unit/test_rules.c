@@ -1,0 +1,453 @@
+/*
+ * Unit tests for ipcguard rules (pure logic): field validation and how
+ * rules decide at each stage.  The Samba hooks are stood in for by small
+ * fakes: the SDDL and access-check code itself is Samba's and is exercised
+ * by the integration tests against real smbd.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ipcguard_policy.h"
+#include "ipcguard_rule.h"
+
+/* A fake "SDDL": the text is the one token value it grants. */
+static void *fake_compile(TALLOC_CTX *mem_ctx, const char *sddl,
+			  char **error)
+{
+	if (strncmp(sddl, "D:", 2) != 0) {
+		*error = talloc_strdup(mem_ctx, "not D:");
+		return NULL;
+	}
+	return talloc_strdup(mem_ctx, sddl + 2);
+}
+
+static bool fake_check(const void *sd, const void *token)
+{
+	return token != NULL && strcmp(sd, token) == 0;
+}
+
+static bool fake_iface(const char *name, struct ipcguard_syntax *syntax)
+{
+	if (strcmp(name, "spoolss") != 0) {
+		return false;
+	}
+	assert_true(ipcguard_uuid_parse("12345678-1234-abcd-ef00-0123456789ab",
+					syntax->uuid));
+	syntax->major = 1;
+	syntax->minor = 0;
+	return true;
+}
+
+static bool fake_opnum(const struct ipcguard_syntax *syntax,
+		       const char *name, uint16_t *opnum)
+{
+	if (strcmp(name, "RemoteFindFirstPrinterChangeNotifyEx") == 0) {
+		*opnum = 65;
+		return true;
+	}
+	return false;
+}
+
+static const struct ipcguard_rule_hooks hooks = {
+	.compile_sddl = fake_compile,
+	.access_check = fake_check,
+	.interface_by_name = fake_iface,
+	.opnum_by_name = fake_opnum,
+};
+
+/* "field=value" strings, one value each, into fields. */
+static struct ipcguard_rule_field *fields_of(TALLOC_CTX *ctx,
+					     const char **args)
+{
+	struct ipcguard_rule_field *f = NULL;
+	size_t n = 0, i;
+
+	while (args[n] != NULL) {
+		n++;
+	}
+	f = talloc_zero_array(ctx, struct ipcguard_rule_field, n + 1);
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(args[i], '=');
+
+		f[i].name = talloc_strndup(f, args[i], eq - args[i]);
+		f[i].values = talloc_zero_array(f, const char *, 2);
+		f[i].values[0] = eq + 1;
+	}
+	return f;
+}
+
+static struct ipcguard_rule *parse(TALLOC_CTX *ctx, const char *name,
+				   const char **args, char **error)
+{
+	return ipcguard_rule_parse(ctx, name, fields_of(ctx, args), &hooks,
+				   error);
+}
+
+static void assert_parse_error(const char **args, const char *expected)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	char *error = NULL;
+
+	assert_null(parse(ctx, "r", args, &error));
+	assert_non_null(error);
+	if (strstr(error, expected) == NULL) {
+		fail_msg("error \"%s\" lacks \"%s\"", error, expected);
+	}
+	talloc_free(ctx);
+}
+
+static void test_invalid_fields_are_named(void **state)
+{
+	const char *a1[] = { "pipe=spoolss", NULL };
+	const char *a2[] = { "action=perhaps", "pipe=x", NULL };
+	const char *a3[] = { "action=deny", NULL };
+	const char *a4[] = { "action=deny", "pipe=x", "share=y", NULL };
+	const char *a5[] = { "action=deny", "pipe=x", "opnum=1", NULL };
+	const char *a6[] = { "action=deny", "share=x", "interface=*", NULL };
+	const char *a7[] = { "action=deny", "pipe=x", "interface=spoolss",
+			     "opnum=65536", NULL };
+	const char *a8[] = { "action=deny", "pipe=x", "interface=spoolss",
+			     "opnum=9-2", NULL };
+	const char *a9[] = { "action=deny", "pipe=x", "interface=*",
+			     "opnum=Close", NULL };
+	const char *a10[] = { "action=deny", "pipe=x", "address=10.1.0.0/8",
+			      NULL };
+	const char *a11[] = { "action=deny", "pipe=x", "address=::1/129",
+			      NULL };
+	const char *a12[] = { "action=deny", "pipe=x", "sddl=O:BA", NULL };
+	const char *a13[] = { "action=deny", "pipe=x", "colour=red", NULL };
+	const char *a14[] = { "action=deny", "pipe=x", "session=root", NULL };
+	const char *a15[] = { "action=deny", "pipe=x", "order=1000000", NULL };
+	const char *a16[] = { "action=deny", "pipe=x", "audit-only=si", NULL };
+	const char *a17[] = { "action=deny", "pipe=a\x01", NULL };
+	const char *a18[] = { "action=deny", "pipe=x",
+			      "interface=12345678-1234-abcd-ef00-0123456789ab/"
+			      "1.x", NULL };
+	const char *a19[] = { "action=deny", "pipe=x,*", NULL };
+	const char *a20[] = { "action=deny", "pipe=x", "interface=nosuch",
+			      NULL };
+
+	assert_parse_error(a1, "field action: is required");
+	assert_parse_error(a2, "field action: \"perhaps\" is not allow or deny");
+	assert_parse_error(a3, "a rule needs a share or a pipe field");
+	assert_parse_error(a4, "not both");
+	assert_parse_error(a5, "field opnum: needs an interface field");
+	assert_parse_error(a6, "field interface: needs a pipe field");
+	assert_parse_error(a7, "field opnum: \"65536\" is not an opnum");
+	assert_parse_error(a8, "field opnum: the range \"9-2\" ends before");
+	assert_parse_error(a9, "needs exactly one interface");
+	assert_parse_error(a10, "has bits set beyond its prefix");
+	assert_parse_error(a11, "is not an IPv4 or IPv6 address");
+	assert_parse_error(a12, "field sddl: not D:");
+	assert_parse_error(a13, "field colour: is not a rule field");
+	assert_parse_error(a14, "field session: \"root\"");
+	assert_parse_error(a15, "field order: \"1000000\"");
+	assert_parse_error(a16, "field audit-only: \"si\"");
+	assert_parse_error(a17, "contains control characters");
+	assert_parse_error(a18, "has a version that is not MAJOR");
+	assert_parse_error(a19, "* stands alone");
+	assert_parse_error(a20, "\"nosuch\" is neither a UUID");
+}
+
+static void test_bad_names_and_missing_hooks(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *args[] = { "action=deny", "pipe=x", "sddl=D:me", NULL };
+	char *error = NULL;
+
+	assert_null(parse(ctx, "", args, &error));
+	assert_non_null(strstr(error, "rule name"));
+	assert_null(parse(ctx, "-x", args, &error));
+	assert_null(parse(ctx, "a b", args, &error));
+	assert_null(ipcguard_rule_parse(ctx, "ok", fields_of(ctx, args), NULL,
+					&error));
+	assert_non_null(strstr(error, "field sddl: cannot be checked here"));
+	assert_non_null(parse(ctx, "ok", args, &error));
+	talloc_free(ctx);
+}
+
+static struct ipcguard_policy *policy_with(TALLOC_CTX *ctx,
+					   const char *pipes,
+					   const char ***rules)
+{
+	struct ipcguard_policy *p = NULL;
+	size_t i;
+
+	p = ipcguard_policy_load(ctx, NULL, NULL);
+	assert_non_null(p);
+	p->hooks = &hooks;
+	if (pipes != NULL) {
+		char *error = NULL;
+
+		assert_true(ipcguard_parse_name_list(
+			p, "null session pipes", pipes, true,
+			&p->null_session_pipes, &error));
+	}
+	for (i = 0; rules[i] != NULL; i++) {
+		char *error = NULL;
+		char name[16];
+		struct ipcguard_rule *r = NULL;
+
+		snprintf(name, sizeof(name), "r%zu", i);
+		r = parse(ctx, name, rules[i], &error);
+		if (r == NULL) {
+			fail_msg("%s", error);
+		}
+		assert_true(ipcguard_policy_add_rule(p, r));
+	}
+	return p;
+}
+
+struct probe {
+	enum ipcguard_session_kind session;
+	enum ipcguard_object_kind object;
+	const char *name;
+	enum ipcguard_stage stage;
+	const char *address;
+	const char *token;
+	uint16_t opnum;
+};
+
+static const char *probe_rule(const struct ipcguard_policy *p,
+			      struct probe pr, enum ipcguard_verdict *verdict)
+{
+	struct ipcguard_address addr;
+	struct ipcguard_request r = {
+		.session = pr.session,
+		.object = pr.object,
+		.name = pr.name,
+		.stage = pr.stage,
+		.token = pr.token,
+		.opnum = pr.opnum,
+		.pipe_gate_ready = true,
+	};
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+	if (pr.address != NULL) {
+		assert_true(ipcguard_address_parse(pr.address, &addr, NULL));
+		r.address = &addr;
+	}
+	assert_true(fake_iface("spoolss", &r.syntax));
+	ipcguard_decide(p, &r, &d);
+	*verdict = d.verdict;
+	return d.rule;
+}
+
+#define ANON IPCGUARD_SESSION_ANONYMOUS
+#define AUTH IPCGUARD_SESSION_AUTHENTICATED
+#define PIPE IPCGUARD_OBJECT_PIPE
+#define SHARE IPCGUARD_OBJECT_SHARE
+
+static void expect(const struct ipcguard_policy *p, struct probe pr,
+		   enum ipcguard_verdict verdict, const char *rule)
+{
+	enum ipcguard_verdict got;
+	const char *by = probe_rule(p, pr, &got);
+
+	if (got != verdict || strcmp(by, rule) != 0) {
+		fail_msg("%s %s stage %d opnum %u: got %s by %s, want %s by "
+			 "%s", pr.name, pr.address ? pr.address : "-",
+			 pr.stage, pr.opnum, ipcguard_verdict_name(got), by,
+			 ipcguard_verdict_name(verdict), rule);
+	}
+}
+
+static void test_printer_bug_rule_by_stage_and_token(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *bug[] = { "action=deny", "pipe=spoolss",
+			      "interface=spoolss",
+			      "opnum=62,RemoteFindFirstPrinterChangeNotifyEx",
+			      "sddl=D:admin", NULL };
+	const char **rules[] = { bug, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	struct probe pr = { AUTH, PIPE, "spoolss", IPCGUARD_STAGE_REQUEST,
+			    NULL, "user", 65 };
+
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	pr.opnum = 62;
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	pr.opnum = 63;
+	expect(p, pr, IPCGUARD_ALLOW, "rpc-default");
+	pr.opnum = 65;
+	pr.token = "admin";
+	expect(p, pr, IPCGUARD_ALLOW, "rpc-default");
+	/* No token: a deny rule's descriptor cannot grant, so it applies. */
+	pr.token = NULL;
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	/* The open and the bind are not what this rule is about. */
+	pr.stage = IPCGUARD_STAGE_OPEN;
+	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	pr.stage = IPCGUARD_STAGE_BIND;
+	expect(p, pr, IPCGUARD_ALLOW, "rpc-default");
+	pr.stage = IPCGUARD_STAGE_REQUEST;
+	pr.name = "SPOOLSS";
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	pr.name = "lsarpc";
+	expect(p, pr, IPCGUARD_ALLOW, "rpc-default");
+	talloc_free(ctx);
+}
+
+static void test_order_audit_only_and_first_match(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *audit[] = { "action=deny", "pipe=*", "audit-only=yes",
+				"order=1", NULL };
+	const char *allow[] = { "action=allow", "pipe=srvsvc",
+				"session=anonymous", "order=5", NULL };
+	const char *deny[] = { "action=deny", "pipe=srvsvc", "order=9",
+			       NULL };
+	const char **rules[] = { deny, allow, audit, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, NULL, rules);
+	struct ipcguard_request r = {
+		.session = ANON, .object = PIPE, .name = "srvsvc",
+	};
+	struct ipcguard_decision d;
+
+	/* Sorted by order: r2 (audit), r1 (allow), r0 (deny). */
+	assert_string_equal(p->rules[0]->name, "r2");
+	assert_string_equal(p->rules[2]->name, "r0");
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	assert_string_equal(d.rule, "r1");
+	assert_non_null(d.audit_rule);
+	assert_string_equal(d.audit_rule->name, "r2");
+	r.session = AUTH;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "r0");
+	/* An allow rule for anonymous marks something for anonymous use:
+	 * IPC$ is open to anonymous although the pipe list is empty. */
+	r.session = ANON;
+	r.object = IPCGUARD_OBJECT_IPC;
+	r.name = "IPC$";
+	r.pipe_gate_ready = true;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	r.object = PIPE;
+	r.name = "samr";
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "null-session-pipes");
+	talloc_free(ctx);
+}
+
+static void test_addresses(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *v4[] = { "action=deny", "share=data",
+			     "address=192.168.8.0/21,10.0.0.7", NULL };
+	const char *v6[] = { "action=deny", "share=data",
+			     "address=2001:db8::/33", NULL };
+	const char **rules[] = { v4, v6, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	struct probe pr = { AUTH, SHARE, "data", IPCGUARD_STAGE_OPEN,
+			    "192.168.15.255", NULL, 0 };
+
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	pr.address = "192.168.16.0";
+	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	pr.address = "10.0.0.7";
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	pr.address = "::ffff:10.0.0.7";		/* dual-stack form */
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	pr.address = "10.0.0.8";
+	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	pr.address = "2001:db8:7fff::1";
+	expect(p, pr, IPCGUARD_DENY, "r1");
+	pr.address = "2001:db8:8000::1";
+	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	/* Unknown address: a deny rule applies. */
+	pr.address = NULL;
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	pr.name = "other";
+	pr.address = "10.0.0.7";
+	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	talloc_free(ctx);
+}
+
+static void test_interfaces_at_bind(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *own[] = { "action=allow", "pipe=spoolss",
+			      "interface=spoolss", "order=1", NULL };
+	const char *rest[] = { "action=deny", "pipe=spoolss", "interface=*",
+			       "order=2", NULL };
+	const char **rules[] = { own, rest, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	struct ipcguard_request r = {
+		.session = AUTH, .object = PIPE, .name = "spoolss",
+		.stage = IPCGUARD_STAGE_BIND,
+	};
+	struct ipcguard_decision d;
+
+	assert_true(fake_iface("spoolss", &r.syntax));
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	assert_string_equal(d.rule, "r0");
+	r.syntax.major = 2;		/* a name means the served version */
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "r1");
+	r.syntax.major = 1;
+	r.syntax.uuid[0] ^= 1;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	talloc_free(ctx);
+}
+
+static void test_invalid_policy_still_refuses_anonymous(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *allow[] = { "action=allow", "pipe=*", NULL };
+	const char **rules[] = { allow, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	struct ipcguard_request r = {
+		.session = ANON, .object = PIPE, .name = "lsarpc",
+	};
+	struct ipcguard_decision d;
+
+	ipcguard_policy_add_error(p, talloc_strdup(p, "broken"));
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "invalid-policy");
+	talloc_free(ctx);
+}
+
+static void test_rule_text_round_trip(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *args[] = { "opnum=62", "interface=spoolss", "pipe=spoolss",
+			       "action=deny", NULL };
+	char *error = NULL;
+	struct ipcguard_rule *r = parse(ctx, "bug", args, &error);
+	char *text = NULL;
+
+	assert_non_null(r);
+	text = ipcguard_rule_text(ctx, r);
+	assert_string_equal(text, "[bug]\n\taction = deny\n\tpipe = spoolss\n"
+			    "\tinterface = spoolss\n\topnum = 62\n");
+	talloc_free(ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_invalid_fields_are_named),
+		cmocka_unit_test(test_bad_names_and_missing_hooks),
+		cmocka_unit_test(test_printer_bug_rule_by_stage_and_token),
+		cmocka_unit_test(test_order_audit_only_and_first_match),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_interfaces_at_bind),
+		cmocka_unit_test(test_invalid_policy_still_refuses_anonymous),
+		cmocka_unit_test(test_rule_text_round_trip),
+	};
+
+	return cmocka_run_group_tests_name("ipcguard_rules", tests, NULL,
+					   NULL);
+}
