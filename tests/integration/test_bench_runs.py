@@ -18,3 +18,5 @@ def test_benchmark_quick_mode_prints_both_ratios():
     assert re.search(r'^open cost ratio: \d+\.\d+', r.stdout, re.M), r.stdout
     assert re.search(r'^transfer cost ratio: \d+\.\d+', r.stdout, re.M), \
         r.stdout
+    assert re.search(r'^open cost ratio with 100 rules: \d+\.\d+', r.stdout,
+                     re.M), r.stdout

@@ -21,7 +21,7 @@ from test_gate import got_through, gate_refused
 from test_tool import tool
 
 PRINTER_BUG = ['action=deny', 'pipe=spoolss', 'interface=spoolss',
-               'opnum=62,65', 'sddl=D:(A;;GA;;;BA)',
+               'opnum=62,65', 'sddl=D:(A;;GA;;;BA)(A;;GA;;;SY)',
                'description=printer bug: only administrators may ask the '
                'spooler to call back']
 
@@ -505,7 +505,7 @@ def test_explain_and_status_cover_rules():
         assert re.search(r'^anon-lsa-bind\s+order 100\s+allow', out,
                          re.M), out
         rc, out = tool(s, 'rule', 'show', 'printer-bug')
-        assert 'sddl = D:(A;;GA;;;BA)' in out, out
+        assert 'sddl = D:(A;;GA;;;BA)(A;;GA;;;SY)' in out, out
         reload_all(s)
         out = wait_status(s, r'^rules=5$')
         s.rpcclient('anonymous', 'lsaquery')
