@@ -20,10 +20,16 @@ from harness import Server
 from test_gate import got_through, gate_refused
 from test_tool import tool
 
-PRINTER_BUG = ['action=deny', 'pipe=spoolss', 'interface=spoolss',
-               'opnum=62,65', 'sddl=D:(A;;GA;;;BA)(A;;GA;;;SY)',
-               'description=printer bug: only administrators may ask the '
-               'spooler to call back']
+HARDENING = os.path.join(harness.ROOT, 'examples', 'hardening-rules.sh')
+
+
+def hardening(s, example):
+    """The shipped examples, added the way the docs say."""
+    env = dict(os.environ, IPCGUARD=os.path.join(harness.BUILD, 'ipcguard'))
+    r = subprocess.run([HARDENING, example, '-s', s.conf], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
 
 
 def smb(s, who='user'):
@@ -115,8 +121,8 @@ def test_printer_bug_blocked_by_one_rule_and_a_reload():
         dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN)
         assert printer_bug(dce) == 'reached'
         dce.disconnect()
-        out = add_rule(s, 'printer-bug', *PRINTER_BUG)
-        assert 'reload' in out
+        out = hardening(s, 'printer-bug')
+        assert 'reload-config' in out
         reload_all(s)
         wait_status(s, r'^rules=1$')
         dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN)
@@ -139,8 +145,9 @@ def test_security_descriptor_exempts_the_callers_it_grants():
     hold the test user, its own SID does."""
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
         sid = user_sid(s)
-        fields = [f for f in PRINTER_BUG if not f.startswith('sddl=')]
-        add_rule(s, 'printer-bug', *fields, 'sddl=D:(A;;GA;;;%s)' % sid)
+        add_rule(s, 'printer-bug-but-me', 'action=deny', 'pipe=spoolss',
+                 'interface=spoolss', 'opnum=62,65',
+                 'sddl=D:(A;;GA;;;%s)' % sid)
         reload_all(s)
         wait_status(s, r'^rules=1$')
         dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN)
@@ -168,32 +175,27 @@ def test_per_pipe_security_descriptor(sddl_who, allowed):
 
 def test_audit_only_logs_and_lets_through():
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        add_rule(s, 'printer-bug', *PRINTER_BUG, 'audit-only=yes')
+        rc, out = tool(s, 'rule', 'add', 'printer-bug-audit', 'action=deny',
+                       'pipe=spoolss', 'interface=spoolss', 'opnum=62,65',
+                       'audit-only=yes')
+        assert rc == 0, out
         reload_all(s)
         wait_status(s, r'^rules=1$')
         dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN)
         assert printer_bug(dce) == 'reached'
-        s.wait_log(r"rule printer-bug \(audit only\) would refuse request "
+        s.wait_log(r"rule printer-bug-audit \(audit only\) would refuse "
+                   r"request "
                    r"on pipe 'spoolss' to authenticated session")
-        wait_status(s, r'^rule=printer-bug allowed=0 refused=0 '
+        wait_status(s, r'^rule=printer-bug-audit allowed=0 refused=0 '
                     r'audit_only_matches=[1-9]')
         assert 'rpc_refused=0' in status(s)
-
-
-LSA_ONLY = [
-    ('lsarpc-interfaces', 'action=allow', 'order=10', 'pipe=lsarpc',
-     'interface=lsarpc,dssetup'),
-    ('lsarpc-nothing-else', 'action=deny', 'order=20', 'pipe=lsarpc',
-     'interface=*'),
-]
 
 
 def test_alter_context_to_another_interface_is_refused():
     """Binding lsarpc works; an alter context to SAMR over the lsarpc pipe
     is refused with access denied; the first context keeps working."""
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        for name, *fields in LSA_ONLY:
-            add_rule(s, name, *fields)
+        hardening(s, 'own-interfaces')
         # Before the reload the alter context reaches samba-dcerpcd,
         # which may accept it or reject the syntax, but does not fault.
         dce = bind(s, '\\lsarpc', lsat.MSRPC_UUID_LSAT)
@@ -202,14 +204,14 @@ def test_alter_context_to_another_interface_is_refused():
         except DCERPCException as e:
             assert not refused(e), e
         reload_all(s)
-        wait_status(s, r'^rules=2$')
+        wait_status(s, r'^rules=17$')
         dce = bind(s, '\\lsarpc', lsat.MSRPC_UUID_LSAT)
         with pytest.raises(DCERPCException) as e:
             dce.alter_ctx(samr.MSRPC_UUID_SAMR)
         assert refused(e.value), e.value
         lsad.hLsarOpenPolicy2(dce, lsad.POLICY_LOOKUP_NAMES)
         s.wait_log(r"refused binding samr on pipe 'lsarpc' to "
-                   r"authenticated session.*rule lsarpc-nothing-else")
+                   r"authenticated session.*rule other-interfaces")
         # A plain bind straight to SAMR on lsarpc is refused as well.
         with pytest.raises(DCERPCException) as e:
             bind(s, '\\lsarpc', samr.MSRPC_UUID_SAMR)
@@ -220,10 +222,9 @@ def test_bind_with_several_contexts_is_judged_on_each():
     """impacket's bogus contexts are random interfaces: with them a bind
     for lsarpc is refused, without them it is accepted."""
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        for name, *fields in LSA_ONLY:
-            add_rule(s, name, *fields)
+        hardening(s, 'own-interfaces')
         reload_all(s)
-        wait_status(s, r'^rules=2$')
+        wait_status(s, r'^rules=17$')
         with pytest.raises(DCERPCException) as e:
             bind(s, '\\lsarpc', lsat.MSRPC_UUID_LSAT, bogus=2)
         assert refused(e.value), e.value
@@ -236,7 +237,7 @@ def test_fragmented_requests_are_judged(frag):
     """Requests cut into fragments of a few bytes: the refused opnum gets
     one fault after its last fragment, allowed calls still work."""
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        add_rule(s, 'printer-bug', *PRINTER_BUG)
+        hardening(s, 'printer-bug')
         reload_all(s)
         wait_status(s, r'^rules=1$')
         dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN, frag=frag)
@@ -252,7 +253,7 @@ def test_sealed_requests_are_judged_on_the_clear_header():
     sequence numbers the server never saw, so that binding is spent (see
     ipcguardd(8)); a new one works."""
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        add_rule(s, 'printer-bug', *PRINTER_BUG)
+        hardening(s, 'printer-bug')
         reload_all(s)
         wait_status(s, r'^rules=1$')
         dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN, seal=True)
@@ -269,7 +270,7 @@ def test_fragments_that_change_their_opnum_end_the_pipe():
     """A first fragment of an allowed call followed by a last fragment
     claiming the refused opnum: the gate closes the pipe."""
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        add_rule(s, 'printer-bug', *PRINTER_BUG)
+        hardening(s, 'printer-bug')
         reload_all(s)
         wait_status(s, r'^rules=1$')
         dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN)
@@ -383,7 +384,7 @@ def write_raw_rule(s, name, **attrs):
 
 def test_invalid_rule_at_load_keeps_the_last_valid_policy():
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        add_rule(s, 'printer-bug', *PRINTER_BUG)
+        hardening(s, 'printer-bug')
         reload_all(s)
         wait_status(s, r'^rules=1$')
         write_raw_rule(s, 'broken', action='deny', pipe='spoolss',
@@ -432,28 +433,11 @@ def test_module_keeps_the_last_valid_rules_across_smbd_children():
         s.wait_log(r"keeping the last valid policy in force")
 
 
-# The documented hardening example: anonymous callers may translate names
-# on lsarpc and nothing else.
-LSA_NAMES_ONLY = [
-    ('anon-lsa-bind', 'action=allow', 'order=100', 'session=anonymous',
-     'pipe=lsarpc', 'interface=lsarpc'),
-    ('anon-lsa-no-other-interface', 'action=deny', 'order=110',
-     'session=anonymous', 'pipe=lsarpc', 'interface=*'),
-    ('anon-lsa-translation', 'action=allow', 'order=120',
-     'session=anonymous', 'pipe=lsarpc', 'interface=lsarpc',
-     'opnum=Close,OpenPolicy,OpenPolicy2,LookupNames,LookupSids,'
-     'LookupNames2,LookupSids2,LookupNames3,LookupSids3,LookupNames4'),
-    ('anon-lsa-nothing-else', 'action=deny', 'order=130',
-     'session=anonymous', 'pipe=lsarpc', 'interface=*', 'opnum=*'),
-]
-
-
 def test_anonymous_lsa_name_translation_only():
     opts = {'null session pipes': 'lsarpc',
             'everyone includes anonymous': 'yes'}
     with Server(ipcguard=opts) as s:
-        for name, *fields in LSA_NAMES_ONLY:
-            add_rule(s, name, *fields)
+        hardening(s, 'anonymous-lsa-names')
         reload_all(s)
         wait_status(s, r'^rules=4$')
         r = s.rpcclient('anonymous', 'lookupnames %s' % harness.TEST_USER)
@@ -476,9 +460,8 @@ def test_explain_and_status_cover_rules():
             'everyone includes anonymous': 'yes'}
     with Server(ipcguard=opts) as s:
         sid = user_sid(s)
-        add_rule(s, 'printer-bug', *PRINTER_BUG)
-        for name, *fields in LSA_NAMES_ONLY:
-            add_rule(s, name, *fields)
+        hardening(s, 'printer-bug')
+        hardening(s, 'anonymous-lsa-names')
         rc, out = tool(s, 'explain', 'ipcgtuser', 'pipe', 'spoolss',
                        'interface', 'spoolss', 'opnum',
                        'RemoteFindFirstPrinterChangeNotifyEx', 'sids',
@@ -502,7 +485,7 @@ def test_explain_and_status_cover_rules():
         rc, out = tool(s, 'show')
         assert '[printer-bug]' in out and 'opnum = 62,65' in out, out
         rc, out = tool(s, 'rule', 'list')
-        assert re.search(r'^anon-lsa-bind\s+order 100\s+allow', out,
+        assert re.search(r'^anon-lsa-bind\s+order 300\s+allow', out,
                          re.M), out
         rc, out = tool(s, 'rule', 'show', 'printer-bug')
         assert 'sddl = D:(A;;GA;;;BA)(A;;GA;;;SY)' in out, out
