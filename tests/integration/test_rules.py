@@ -387,6 +387,8 @@ def test_invalid_rule_at_load_keeps_the_last_valid_policy():
         hardening(s, 'printer-bug')
         reload_all(s)
         wait_status(s, r'^rules=1$')
+        # smbd's module records the valid policy at a tree connect.
+        assert got_through(s.rpcclient('anonymous', 'lsaquery'), 'lsarpc')
         write_raw_rule(s, 'broken', action='deny', pipe='spoolss',
                        interface='spoolss', opnum='65-1')
         rc, out = tool(s, 'check')
