@@ -9,6 +9,7 @@ MODULESDIR = $(shell smbd -b 2>/dev/null | sed -n 's/^ *MODULESDIR: //p')
 SBINDIR ?= /usr/sbin
 MANDIR ?= /usr/share/man
 UNITDIR ?= /lib/systemd/system
+EXAMPLESDIR ?= /usr/share/doc/ipcguard/examples
 
 .PHONY: all build deps test unit integration demo bench man install clean deb
 
@@ -43,12 +44,14 @@ man:
 
 install: build man
 	install -d $(DESTDIR)$(MODULESDIR)/vfs $(DESTDIR)$(SBINDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(EXAMPLESDIR)
 	install -m 0644 build/ipcguard.so $(DESTDIR)$(MODULESDIR)/vfs/ipcguard.so
 	install -m 0755 build/ipcguardd $(DESTDIR)$(SBINDIR)/ipcguardd
 	install -m 0755 build/ipcguard $(DESTDIR)$(SBINDIR)/ipcguard
 	install -m 0644 build/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 packaging/ipcguardd.service $(DESTDIR)$(UNITDIR)/
+	install -m 0755 examples/hardening-rules.sh $(DESTDIR)$(EXAMPLESDIR)/
 
 clean:
 	rm -rf build
