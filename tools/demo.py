@@ -4,6 +4,7 @@ anonymous, guest and authenticated clients reach."""
 
 import os
 import re
+import subprocess
 import sys
 
 if '--installed' in sys.argv:
@@ -70,7 +71,62 @@ def main():
         for line in s.logs().splitlines():
             if 'refused' in line and 'ipcguard' in line:
                 print('   ', re.sub(r'^\S+: ', '', line.strip())[:160])
+        printer_bug(s)
     print('\nStopped smbd, ipcguardd and samba-dcerpcd.')
+
+
+def printer_bug_call(s):
+    """spoolss opnum 65 the way coercion tools make it (impacket)."""
+    from impacket.dcerpc.v5 import rprn, transport
+    from impacket.dcerpc.v5.rpcrt import DCERPCException
+    from impacket.smbconnection import SMBConnection
+
+    conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port,
+                         timeout=30)
+    conn.login(harness.TEST_USER, harness.TEST_PASSWORD)
+    t = transport.SMBTransport('127.0.0.1', s.port, filename='\\spoolss',
+                               smb_connection=conn)
+    dce = t.get_dce_rpc()
+    dce.connect()
+    dce.bind(rprn.MSRPC_UUID_RPRN)
+    handle = rprn.hRpcOpenPrinter(dce, '\\\\127.0.0.1\x00')['pHandle']
+    try:
+        rprn.hRpcRemoteFindFirstPrinterChangeNotificationEx(
+            dce, handle, rprn.PRINTER_CHANGE_ADD_JOB,
+            pszLocalMachine='\\\\127.0.0.1\x00')
+        result = 'reached the spooler'
+    except DCERPCException as e:
+        result = ('refused: rpc_s_access_denied'
+                  if 'rpc_s_access_denied' in str(e) else
+                  'reached the spooler, which answered %s' %
+                  re.sub(r'^.*? - ', '', str(e))[:40])
+    conn.close()
+    return result
+
+
+def printer_bug(s):
+    tool = '/usr/sbin/ipcguard' if harness.INSTALLED else \
+        os.path.join(harness.BUILD, 'ipcguard')
+    print('\nRules beyond Windows: the "printer bug" (spoolss opnum 65)')
+    print('%-44s %s' % ('before:', printer_bug_call(s)))
+    add = [tool, '-s', s.conf, 'rule', 'add', 'printer-bug', 'action=deny',
+           'pipe=spoolss', 'interface=spoolss', 'opnum=62,65',
+           'sddl=D:(A;;GA;;;BA)(A;;GA;;;SY)']
+    print('    $ ipcguard rule add printer-bug action=deny pipe=spoolss '
+          'interface=spoolss opnum=62,65 \'sddl=D:(A;;GA;;;BA)(A;;GA;;;SY)\'')
+    subprocess.run(add, check=True, capture_output=True)
+    print('    $ smbcontrol ipcguardd reload-config')
+    s.smbcontrol('ipcguardd', 'reload-config')
+    s.wait_log(r'policy loaded with 1 database rule')
+    print('%-44s %s' % ('after, impacket opnum 65 as a user:',
+                        printer_bug_call(s)))
+    r = s.rpcclient('user', 'enumprinters')
+    status = re.findall(r'NT_STATUS_\w+', r.out)
+    print('%-44s %s' % ('after, rpcclient enumprinters as a user:',
+                        'refused: ' + status[-1] if status else 'works'))
+    for line in s.logs().splitlines():
+        if 'refused call' in line:
+            print('   ', re.sub(r'^\S+: ', '', line.strip())[:160])
 
 
 if __name__ == '__main__':
