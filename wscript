@@ -74,6 +74,6 @@ def build(bld):
     for name in ('policy', 'rules'):
         bld.SAMBA_BINARY('ipcguard_test_%s' % name,
                          source='tests/unit/test_%s.c' % name,
-                         includes='source/policy',
+                         includes='source/policy tests/unit',
                          deps='ipcguard_policy cmocka',
                          install=False)

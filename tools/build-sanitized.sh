@@ -13,10 +13,10 @@ clang "${flags[@]}" -o "$out/test_policy" \
 	"$here/tests/unit/test_policy.c" "$here"/source/policy/*.c \
 	-ltalloc -lcmocka
 clang "${flags[@]}" -o "$out/test_rules" \
-	"$here/tests/unit/test_rules.c" "$here"/source/policy/*.c \
+	"$here/tests/unit/test_rules.c" "$here"/source/policy/*.c -I"$here/tests/unit" \
 	-ltalloc -lcmocka
 clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_rule_fields" \
-	"$here/tests/fuzz/fuzz_rule_fields.c" \
+	"$here/tests/fuzz/fuzz_rule_fields.c" -I"$here/tests/unit" \
 	"$here"/source/policy/*.c -ltalloc
 clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_policy_options" \
 	"$here/tests/fuzz/fuzz_policy_options.c" \

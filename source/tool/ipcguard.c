@@ -163,6 +163,14 @@ static struct ipcguard_rule_field *fields_from_args(TALLOC_CTX *mem_ctx,
 	return fields;
 }
 
+static void report_change(const char *done, const char *preposition,
+			  const char *name, const char *path)
+{
+	printf("%s rule %s %s %s; reload the configuration (smbcontrol smbd "
+	       "reload-config; smbcontrol ipcguardd reload-config) to apply "
+	       "it\n", done, name, preposition, path);
+}
+
 static int cmd_rule(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 		    const char **args, size_t nargs)
 {
@@ -206,9 +214,7 @@ static int cmd_rule(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 			fprintf(stderr, "ipcguard: rule delete: %s\n", error);
 			return 1;
 		}
-		printf("Deleted rule %s from %s; reload the configuration "
-		       "(smbcontrol smbd reload-config; smbcontrol ipcguardd "
-		       "reload-config) to apply it\n", args[1], path);
+		report_change("Deleted", "from", args[1], path);
 		return 0;
 	}
 	if (nargs >= 3 && strequal(args[0], "add")) {
@@ -229,9 +235,7 @@ static int cmd_rule(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 			fprintf(stderr, "ipcguard: rule add: %s\n", error);
 			return 1;
 		}
-		printf("Added rule %s to %s; reload the configuration "
-		       "(smbcontrol smbd reload-config; smbcontrol ipcguardd "
-		       "reload-config) to apply it\n", args[1], path);
+		report_change("Added", "to", args[1], path);
 		return 0;
 	}
 	fprintf(stderr, "usage: ipcguard rule list | show NAME | delete NAME "

@@ -4,9 +4,8 @@
  * is the rule name, then "field=value" pieces.  A rule either parses or
  * comes back NULL with an error naming it; a parsed rule is then judged
  * against requests built from the rest of the input, and must never let
- * an anonymous caller through an invalid policy.  Hooks are fakes that
- * accept "D:<token>" as a descriptor and "iface" as an interface name,
- * so the paths behind SDDL and names are reached too.
+ * an anonymous caller through an invalid policy.  The hooks are the unit
+ * tests' fakes, so the paths behind SDDL and names are reached too.
  */
 
 #include <stdint.h>
@@ -15,41 +14,7 @@
 
 #include "ipcguard_policy.h"
 #include "ipcguard_rule.h"
-
-static void *fake_compile(TALLOC_CTX *mem_ctx, const char *sddl,
-			  char **error)
-{
-	if (strncmp(sddl, "D:", 2) != 0) {
-		*error = talloc_strdup(mem_ctx, "not a descriptor");
-		return NULL;
-	}
-	return talloc_strdup(mem_ctx, sddl + 2);
-}
-
-static bool fake_check(const void *sd, const void *token)
-{
-	return token != NULL && strcmp(sd, token) == 0;
-}
-
-static bool fake_iface(const char *name, struct ipcguard_syntax *syntax)
-{
-	memset(syntax, 0, sizeof(*syntax));
-	return strcmp(name, "iface") == 0;
-}
-
-static bool fake_opnum(const struct ipcguard_syntax *syntax,
-		       const char *name, uint16_t *opnum)
-{
-	*opnum = (uint16_t)strlen(name);
-	return name[0] == 'O';
-}
-
-static const struct ipcguard_rule_hooks hooks = {
-	.compile_sddl = fake_compile,
-	.access_check = fake_check,
-	.interface_by_name = fake_iface,
-	.opnum_by_name = fake_opnum,
-};
+#include "fake_rule_hooks.h"
 
 #define MAX_PIECES 16
 
@@ -89,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nf++;
 	}
 	rule = ipcguard_rule_parse(ctx, n > 0 ? pieces[0] : NULL, fields,
-				   &hooks, &error);
+				   &fake_hooks, &error);
 	if (rule == NULL && error == NULL) {
 		abort();
 	}
@@ -97,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (policy == NULL) {
 		abort();
 	}
-	policy->hooks = &hooks;
+	policy->hooks = &fake_hooks;
 	if (rule != NULL) {
 		(void)ipcguard_rule_text(ctx, rule);
 		if (!ipcguard_policy_add_rule(policy, rule)) {

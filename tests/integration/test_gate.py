@@ -60,7 +60,7 @@ def test_each_pipe_listed_and_unlisted(proto, listed):
             assert got_through(user, pipe), (pipe, user)
 
 
-def _smb(s, who):
+def smb_session(s, who):
     conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port,
                          timeout=20)
     if who == 'anonymous':
@@ -71,7 +71,7 @@ def _smb(s, who):
 
 
 def _bind(s, who, pipe, uuid):
-    conn = _smb(s, who)
+    conn = smb_session(s, who)
     t = transport.SMBTransport('127.0.0.1', s.port, filename=pipe,
                                smb_connection=conn)
     dce = t.get_dce_rpc()
@@ -99,7 +99,7 @@ def test_refused_client_gets_access_denied_whatever_it_sends_first():
     """A raw request without a bind, and an alter context, are answered
     with the access-denied fault too."""
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
-        conn = _smb(s, 'anonymous')
+        conn = smb_session(s, 'anonymous')
         tid = conn.connectTree('IPC$')
         fid = conn.openFile(tid, '\\srvsvc')
         # A request PDU (ptype 0) for opnum 21 on context 0, never bound.

@@ -13,11 +13,10 @@ import pytest
 from impacket.dcerpc.v5 import lsad, lsat, rprn, samr, transport
 from impacket.dcerpc.v5.rpcrt import (DCERPCException, MSRPCRequestHeader,
                                       RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
-from impacket.smbconnection import SMBConnection
 
 import harness
 from harness import Server
-from test_gate import got_through, gate_refused
+from test_gate import got_through, gate_refused, smb_session
 from test_tool import tool
 
 HARDENING = os.path.join(harness.ROOT, 'examples', 'hardening-rules.sh')
@@ -32,18 +31,8 @@ def hardening(s, example):
     return r.stdout
 
 
-def smb(s, who='user'):
-    conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port,
-                         timeout=30)
-    if who == 'anonymous':
-        conn.login('', '')
-    else:
-        conn.login(harness.TEST_USER, harness.TEST_PASSWORD)
-    return conn
-
-
 def bind(s, pipe, uuid, who='user', frag=None, seal=False, bogus=0):
-    conn = smb(s, who)
+    conn = smb_session(s, who)
     t = transport.SMBTransport('127.0.0.1', s.port, filename=pipe,
                                smb_connection=conn)
     dce = t.get_dce_rpc()

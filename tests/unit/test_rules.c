@@ -14,51 +14,7 @@
 
 #include "ipcguard_policy.h"
 #include "ipcguard_rule.h"
-
-/* A fake "SDDL": the text is the one token value it grants. */
-static void *fake_compile(TALLOC_CTX *mem_ctx, const char *sddl,
-			  char **error)
-{
-	if (strncmp(sddl, "D:", 2) != 0) {
-		*error = talloc_strdup(mem_ctx, "not D:");
-		return NULL;
-	}
-	return talloc_strdup(mem_ctx, sddl + 2);
-}
-
-static bool fake_check(const void *sd, const void *token)
-{
-	return token != NULL && strcmp(sd, token) == 0;
-}
-
-static bool fake_iface(const char *name, struct ipcguard_syntax *syntax)
-{
-	if (strcmp(name, "spoolss") != 0) {
-		return false;
-	}
-	assert_true(ipcguard_uuid_parse("12345678-1234-abcd-ef00-0123456789ab",
-					syntax->uuid));
-	syntax->major = 1;
-	syntax->minor = 0;
-	return true;
-}
-
-static bool fake_opnum(const struct ipcguard_syntax *syntax,
-		       const char *name, uint16_t *opnum)
-{
-	if (strcmp(name, "RemoteFindFirstPrinterChangeNotifyEx") == 0) {
-		*opnum = 65;
-		return true;
-	}
-	return false;
-}
-
-static const struct ipcguard_rule_hooks hooks = {
-	.compile_sddl = fake_compile,
-	.access_check = fake_check,
-	.interface_by_name = fake_iface,
-	.opnum_by_name = fake_opnum,
-};
+#include "fake_rule_hooks.h"
 
 /* "field=value" strings, one value each, into fields. */
 static struct ipcguard_rule_field *fields_of(TALLOC_CTX *ctx,
@@ -84,7 +40,7 @@ static struct ipcguard_rule_field *fields_of(TALLOC_CTX *ctx,
 static struct ipcguard_rule *parse(TALLOC_CTX *ctx, const char *name,
 				   const char **args, char **error)
 {
-	return ipcguard_rule_parse(ctx, name, fields_of(ctx, args), &hooks,
+	return ipcguard_rule_parse(ctx, name, fields_of(ctx, args), &fake_hooks,
 				   error);
 }
 
@@ -180,7 +136,7 @@ static struct ipcguard_policy *policy_with(TALLOC_CTX *ctx,
 
 	p = ipcguard_policy_load(ctx, NULL, NULL);
 	assert_non_null(p);
-	p->hooks = &hooks;
+	p->hooks = &fake_hooks;
 	if (pipes != NULL) {
 		char *error = NULL;
 
