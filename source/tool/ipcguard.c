@@ -44,6 +44,33 @@ static bool list_has(const char **list, const char *name)
 	return false;
 }
 
+/*
+ * Samba's RPC servers call each other through the gated pipes as
+ * NT AUTHORITY\SYSTEM; a deny rule whose descriptor leaves SYSTEM out
+ * refuses them too, which can stall samba-dcerpcd.  Worth a warning, not
+ * an error: an admin may mean it.
+ */
+static void warn_rules_refusing_system(const struct ipcguard_policy *policy)
+{
+	struct security_token system = { .num_sids = 1 };
+	struct dom_sid sid = global_sid_System;
+	size_t i;
+
+	system.sids = &sid;
+	for (i = 0; i < policy->num_rules; i++) {
+		const struct ipcguard_rule *r = policy->rules[i];
+
+		if (r->allow || r->sd == NULL || r->pipes == NULL ||
+		    policy->hooks->access_check(r->sd, &system)) {
+			continue;
+		}
+		printf("WARNING: rule %s refuses SYSTEM (S-1-5-18), as which "
+		       "Samba's own RPC servers call each other; add "
+		       "(A;;GA;;;SY) to its sddl unless that is meant\n",
+		       r->name);
+	}
+}
+
 static int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 {
 	const char *problem = NULL;
@@ -77,8 +104,12 @@ static int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 		       "is refused\n", problem);
 		problems++;
 	}
+	warn_rules_refusing_system(policy);
 	if (problems == 0) {
-		printf("Loaded policy is valid; ipcguardd answers at %s\n",
+		printf("Loaded policy is valid (%zu rule%s in %s); ipcguardd "
+		       "answers at %s\n", policy->num_rules,
+		       policy->num_rules == 1 ? "" : "s",
+		       ipcguard_ruledb_path(mem_ctx),
 		       ipcguard_gate_dir(mem_ctx, &problem));
 		return 0;
 	}

@@ -3,6 +3,7 @@ pipe open, bind, alter context and request, and by the module on shares.
 Real smbd, samba-dcerpcd and rpcclient; impacket where a specific opnum,
 alter context, fragment size or sealing is needed."""
 
+import json
 import os
 import re
 import subprocess
@@ -485,3 +486,76 @@ def test_explain_and_status_cover_rules():
         s.rpcclient('anonymous', 'lsaquery')
         wait_status(s, r'^rule=anon-lsa-nothing-else allowed=0 '
                     r'refused=[1-9]')
+
+
+def test_check_warns_about_rules_that_refuse_samba_itself():
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        hardening(s, 'printer-bug')
+        add_rule(s, 'winreg-admins', 'action=deny', 'pipe=winreg',
+                 'sddl=D:(A;;GA;;;BA)')
+        rc, out = tool(s, 'check')
+        assert rc == 0, out
+        assert re.search(r'^WARNING: rule winreg-admins refuses SYSTEM', out,
+                         re.M), out
+        assert 'rule printer-bug refuses' not in out, out
+        assert re.search(r'Loaded policy is valid \(2 rules in .*'
+                         r'ipcguard-rules\.ldb\)', out), out
+
+
+def test_garbage_rule_database_fails_closed():
+    """A rule database that is not an ldb file at all: the tool says so,
+    a reload keeps the previous policy, a new gate refuses anonymous."""
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        hardening(s, 'printer-bug')
+        reload_all(s)
+        wait_status(s, r'^rules=1$')
+        with open(rule_db(s), 'wb') as f:
+            f.write(os.urandom(4096))
+        rc, out = tool(s, 'check')
+        assert rc == 1 and 'rule database %s: cannot open' % rule_db(s) \
+            in out, out
+        reload_all(s)
+        s.wait_log(r"reload rejected, keeping the previous policy")
+        assert 'policy=valid' in status(s)
+        dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN)
+        assert printer_bug(dce) == 'refused'
+        s.stop_gate()
+        s.start_gate()
+        assert 'policy=invalid' in status(s)
+        # smbd's module never recorded a valid policy in this run, so it
+        # refuses anonymous IPC$ itself; either way nothing gets through.
+        r = s.rpcclient('anonymous', 'lsaquery')
+        assert not got_through(r, 'lsarpc') or gate_refused(r, 'lsarpc'), r
+        assert 'NT_STATUS_UNSUCCESSFUL' in r.out or \
+            gate_refused(r, 'lsarpc'), r
+        s.wait_log(r"ipcguard: invalid policy: rule database .*: cannot "
+                   r"open")
+
+
+def test_rule_decisions_are_json_audit_events():
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        hardening(s, 'printer-bug')
+        rc, out = tool(s, 'rule', 'add', 'watch-enum', 'action=deny',
+                       'pipe=spoolss', 'interface=spoolss',
+                       'opnum=EnumPrinters', 'audit-only=yes')
+        assert rc == 0, out
+        reload_all(s)
+        wait_status(s, r'^rules=2$')
+        dce = bind(s, '\\spoolss', rprn.MSRPC_UUID_RPRN)
+        assert printer_bug(dce) == 'refused'
+        rprn.hRpcEnumPrinters(dce, rprn.PRINTER_ENUM_LOCAL)
+        log = s.wait_log(r'"rule": "printer-bug".*"stage": "request"')
+        events = [json.loads(line[line.index('{'):])
+                  for line in log.splitlines()
+                  if '"type": "ipcguard"' in line]
+        refusal = [e['ipcguard'] for e in events
+                   if e['ipcguard']['rule'] == 'printer-bug'][0]
+        assert refusal['decision'] == 'deny'
+        assert refusal['interface'] == 'spoolss'
+        assert refusal['opnum'] == 65
+        assert refusal['operation'] == \
+            'spoolss_RemoteFindFirstPrinterChangeNotifyEx'
+        audit = [e['ipcguard'] for e in events
+                 if e['ipcguard'].get('auditOnlyRule') == 'watch-enum']
+        assert audit and audit[0]['auditOnlyWould'] == 'deny', events
+        assert audit[0]['decision'] == 'allow'
