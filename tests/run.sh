@@ -23,8 +23,24 @@ cp tests/fuzz/corpus/* "$fuzz_corpus/"
 	-max_len=4096 "$fuzz_corpus" 2>&1 | tail -n 3
 rm -rf "$fuzz_corpus"
 
+echo "== fuzzing the gate's pipe name check (${IPCGUARD_FUZZ_SECONDS:-20} s)"
+fuzz_corpus=$(mktemp -d)
+cp tests/fuzz/corpus-pipe-name/* "$fuzz_corpus/"
+./build/sanitized/fuzz_pipe_name -max_total_time="${IPCGUARD_FUZZ_SECONDS:-20}" \
+	-max_len=256 "$fuzz_corpus" 2>&1 | tail -n 3
+rm -rf "$fuzz_corpus"
+
 echo "== man pages"
 ./tools/build-man.sh
+
+# The gate's integration tests twice more, with hostile-input checkers on
+# the gate: IPCGUARD_SKIP_SANITIZED_GATE=1 leaves them out (quick runs).
+if [ "${IPCGUARD_SKIP_SANITIZED_GATE:-0}" != 1 ]; then
+	echo "== gate tests with ipcguardd under AddressSanitizer + UBSan"
+	./tools/asan-gate.sh
+	echo "== gate tests with ipcguardd under valgrind"
+	./tools/valgrind-gate.sh
+fi
 
 echo "== integration tests (real smbd on 127.0.0.1)"
 cd tests/integration
