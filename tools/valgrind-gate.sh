@@ -36,10 +36,21 @@ if [ ${#files[@]} -eq 0 ]; then
 	exit 1
 fi
 bad=0
+forks=0
 for f in "${files[@]}"; do
 	summary=$(grep -h "ERROR SUMMARY:" "$f" | tail -n 1)
 	if [ -z "$summary" ]; then
-		echo "valgrind-gate: $f has no ERROR SUMMARY" >&2
+		# The gate forks to exec samba-dcerpcd on demand
+		# (local_np_connect): valgrind opens a log for the child and
+		# stops at the exec, so the log is its six-line header.
+		# Anything more is an error report from the child.
+		if grep -q "^==[0-9]*== Parent PID: " "$f" &&
+		    [ "$(wc -l < "$f")" -le 6 ]; then
+			forks=$((forks + 1))
+			continue
+		fi
+		echo "valgrind-gate: $f has no ERROR SUMMARY:" >&2
+		cat "$f" >&2
 		bad=1
 		continue
 	fi
@@ -53,7 +64,8 @@ for f in "${files[@]}"; do
 		bad=1
 	fi
 done
-echo "valgrind-gate: ${#files[@]} gate processes under valgrind:"
+echo "valgrind-gate: $((${#files[@]} - forks)) gate processes under" \
+	"valgrind, $forks forks that exec'd samba-dcerpcd:"
 grep -h "definitely lost:\|ERROR SUMMARY" "${files[@]}" |
 	sed 's/^==[0-9]*== *//' | sort | uniq -c
 if [ "$bad" != 0 ]; then
