@@ -3,10 +3,12 @@
 # test_reload.py) with build/ipcguardd-asan: the gate, its shared code and
 # the policy engine built with -fsanitize=address,undefined (wscript,
 # target ipcguardd_asan).  Fails if a test fails or if any sanitizer report
-# was written.  Reports: build/asan/asan.<pid> and build/asan/ubsan.<pid>
-# (the harness sets ASAN_OPTIONS/UBSAN_OPTIONS for the gate: log_path,
+# was written.  Reports: build/asan/asan.<pid> (ASan, LSan) and
+# build/asan/stderr.<instance> (the gate's whole log when it holds a
+# report: gcc 12's UBSan ignores log_path and writes to stderr).  The
+# harness sets ASAN_OPTIONS/UBSAN_OPTIONS for the gate: log_path,
 # halt_on_error=1, exit code 86; see sanitizer_env() in
-# tests/integration/harness.py).  Extra pytest arguments are passed on.
+# tests/integration/harness.py.  Extra pytest arguments are passed on.
 #
 # What is checked: every heap/stack/global overflow and use-after-free in
 # the gate process (Samba's libraries included, as ASan replaces malloc for
@@ -38,7 +40,8 @@ reports=("$logs"/*)
 if [ ${#reports[@]} -ne 0 ]; then
 	for f in "${reports[@]}"; do
 		echo "==== $f" >&2
-		head -n 60 "$f" >&2
+		grep -B2 -A40 -m3 "runtime error: \|ERROR: [A-Za-z]*Sanitizer" \
+			"$f" >&2 || head -n 60 "$f" >&2
 	done
 	echo "asan-gate: FAILED: ${#reports[@]} sanitizer report(s) in" \
 		"$logs" >&2

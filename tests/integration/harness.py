@@ -68,7 +68,9 @@ def sanitizer_env():
     """The environment for the gate: for a gate built with
     -fsanitize=address,undefined, report to per-pid files under
     SANITIZER_LOG_DIR and stop at the first error with a non-zero exit.
-    Options already in the environment win (they come later).
+    Options already in the environment win (they come later).  gcc 12's
+    UBSan ignores log_path and reports on stderr, the gate's log: Server
+    .stop() copies a gate log that holds a report into the same directory.
 
     LeakSanitizer runs only when the gate exits by itself (exit() on a
     start-up failure); the harness stops the gate with SIGTERM/SIGKILL,
@@ -321,6 +323,23 @@ class Server:
         except ProcessLookupError:
             pass
 
+    # What sanitizers print: gcc 12's UBSan ignores UBSAN_OPTIONS'
+    # log_path and always writes to stderr, which is the gate's log.
+    SANITIZER_OUTPUT = re.compile(
+        r'runtime error: |ERROR: [A-Za-z]*Sanitizer|SUMMARY: [A-Za-z]*'
+        r'Sanitizer')
+
+    def collect_sanitizer_output(self):
+        """Copy a sanitized gate's stderr into SANITIZER_LOG_DIR when it
+        holds a sanitizer report, so a report is never lost with this
+        instance's directory."""
+        text = self.read('ipcguardd.log')
+        if self.SANITIZER_OUTPUT.search(text):
+            os.makedirs(SANITIZER_LOG_DIR, exist_ok=True)
+            name = 'stderr.%s' % os.path.basename(self.dir)
+            with open(os.path.join(SANITIZER_LOG_DIR, name), 'w') as f:
+                f.write(text)
+
     def helper_pids(self):
         """Processes started on our behalf that left our process groups:
         samba-dcerpcd (it starts a new session) and its rpcd_* workers,
@@ -344,6 +363,8 @@ class Server:
         for p in reversed(self.procs):
             self._kill(p)
         self.procs = []
+        if SANITIZED_GATE:
+            self.collect_sanitizer_output()
         deadline = time.time() + 10
         while True:
             pids = self.helper_pids()
