@@ -38,7 +38,7 @@ fi
 bad=0
 forks=0
 for f in "${files[@]}"; do
-	summary=$(grep -h "ERROR SUMMARY:" "$f" | tail -n 1)
+	summary=$(grep -h "ERROR SUMMARY:" "$f" | tail -n 1) || true
 	if [ -z "$summary" ]; then
 		# The gate forks to exec samba-dcerpcd on demand
 		# (local_np_connect): valgrind opens a log for the child and
@@ -64,10 +64,14 @@ for f in "${files[@]}"; do
 		bad=1
 	fi
 done
+if [ "$forks" -eq ${#files[@]} ]; then
+	echo "valgrind-gate: no gate process ran to its end under valgrind" >&2
+	bad=1
+fi
 echo "valgrind-gate: $((${#files[@]} - forks)) gate processes under" \
 	"valgrind, $forks forks that exec'd samba-dcerpcd:"
 grep -h "definitely lost:\|ERROR SUMMARY" "${files[@]}" |
-	sed 's/^==[0-9]*== *//' | sort | uniq -c
+	sed 's/^==[0-9]*== *//' | sort | uniq -c || true
 if [ "$bad" != 0 ]; then
 	echo "valgrind-gate: FAILED: see the logs above" >&2
 	exit 1
