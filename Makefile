@@ -60,7 +60,7 @@ clean:
 deb:
 	./tools/build-deb.sh
 
-# Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600
+# Longer fuzzing on demand: make fuzz FUZZ_SECONDS=3600 (each target).
 FUZZ_SECONDS ?= 600
 .PHONY: fuzz
 fuzz:
@@ -72,15 +72,21 @@ fuzz:
 		cp tests/fuzz/corpus-rules/* build/fuzz-corpus-rules/
 	./build/sanitized/fuzz_rule_fields -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz-corpus-rules
+	mkdir -p build/fuzz-corpus-pipe-name && \
+		cp tests/fuzz/corpus-pipe-name/* build/fuzz-corpus-pipe-name/
+	./build/sanitized/fuzz_pipe_name -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=256 build/fuzz-corpus-pipe-name
 
 # The gate's integration tests with ipcguardd under valgrind; logs in
-# build/valgrind/.  Report: zero definite leaks expected.
+# build/valgrind/.  Fails on any valgrind error or definite leak.
+# VALGRIND_EXTRA=--track-origins=yes to see where uninitialised bytes
+# come from.
 .PHONY: valgrind-gate
 valgrind-gate: build
-	rm -rf build/valgrind && mkdir -p build/valgrind
-	cd tests/integration && IPCGUARD_GATE_WRAPPER="valgrind --leak-check=full \
-		--errors-for-leak-kinds=definite \
-		--log-file=$(CURDIR)/build/valgrind/ipcguardd.%p.log" \
-		$(PYTHON) -m pytest -q -p no:cacheprovider test_gate.py \
-		test_hostile.py test_reload.py
-	grep -h "definitely lost:\|ERROR SUMMARY" build/valgrind/*.log | sort | uniq -c
+	./tools/valgrind-gate.sh
+
+# The gate's integration tests with build/ipcguardd-asan (ASan + UBSan);
+# reports in build/asan/.  Fails on any sanitizer report.
+.PHONY: asan-gate
+asan-gate: build
+	./tools/asan-gate.sh

@@ -19,24 +19,36 @@ def build(bld):
     version_cflags = '-DIPCGUARD_VERSION="%s" -DIPCGUARD_BUILD_ID="%s"' % (
         IPCGUARD_VERSION, build_id)
 
+    # Source lists shared by the normal targets and the sanitized gate.
+    policy_source = '''source/policy/ipcguard_policy.c
+                       source/policy/ipcguard_rule.c'''
+    policy_deps = 'talloc'
+    common_source = '''source/common/ipcguard_session.c
+                       source/common/ipcguard_gate_probe.c
+                       source/common/ipcguard_audit.c
+                       source/common/ipcguard_smbconf.c
+                       source/common/ipcguard_ruledb.c'''
+    common_deps = 'samba-security smbconf common_auth jansson ldb ndr-samba4'
+    gate_source = 'source/gate/ipcguardd.c'
+    gate_deps = '''talloc tevent CMDLINE_S3 samba3core smbconf msrpc3
+                   npa_tstream dcerpc-binding ndr-samba samba-security
+                   server_id_db samba-sockets'''
+    # Find the distribution's private Samba libraries the way Debian's own
+    # binaries do.
+    rpath_ldflags = '-Wl,--enable-new-dtags,-rpath,%s' % bld.env.PRIVATELIBDIR
+
     # The policy engine: pure logic, talloc only, no Samba library.
     bld.SAMBA_SUBSYSTEM('ipcguard_policy',
-                        source='''source/policy/ipcguard_policy.c
-                                  source/policy/ipcguard_rule.c''',
+                        source=policy_source,
                         includes='source/policy',
-                        deps='talloc')
+                        deps=policy_deps)
 
     # What the module, the gate and the tool share on Samba's side:
     # session classification and the gate probe.
     bld.SAMBA3_SUBSYSTEM('ipcguard_samba',
-                         source='''source/common/ipcguard_session.c
-                                   source/common/ipcguard_gate_probe.c
-                                   source/common/ipcguard_audit.c
-                                   source/common/ipcguard_smbconf.c
-                                   source/common/ipcguard_ruledb.c''',
+                         source=common_source,
                          includes='source/policy source/common',
-                         deps='''ipcguard_policy samba-security smbconf
-                                 common_auth jansson ldb ndr-samba4''')
+                         deps='ipcguard_policy ' + common_deps)
 
     bld.SAMBA3_MODULE('vfs_ipcguard',
                       subsystem='vfs',
@@ -50,25 +62,35 @@ def build(bld):
                       install=False)
 
     bld.SAMBA3_BINARY('ipcguardd',
-                      source='source/gate/ipcguardd.c',
+                      source=gate_source,
                       includes='source/policy source/common',
                       cflags=version_cflags,
-                      deps='''ipcguard_samba talloc tevent CMDLINE_S3
-                              samba3core smbconf msrpc3 npa_tstream
-                              dcerpc-binding ndr-samba samba-security
-                              server_id_db samba-sockets''',
-                      # Find the distribution's private Samba libraries
-                      # the way Debian's own binaries do.
-                      ldflags='-Wl,--enable-new-dtags,-rpath,%s' %
-                              bld.env.PRIVATELIBDIR,
+                      deps='ipcguard_samba ' + gate_deps,
+                      ldflags=rpath_ldflags,
+                      install=False)
+
+    # The gate under gcc's AddressSanitizer and UndefinedBehaviorSanitizer,
+    # for the tests only (tests/run.sh, make asan-gate).  Our own code, the
+    # gate, the shared Samba-side code and the policy engine, is compiled
+    # into it instrumented; Samba's libraries stay as Debian built them
+    # (ASan still replaces malloc for them, so an overrun of a talloc chunk
+    # by our code is caught at the chunk's end).
+    sanitize = ('-fsanitize=address,undefined -fno-omit-frame-pointer '
+                '-fno-sanitize-recover=undefined')
+    bld.SAMBA3_BINARY('ipcguardd_asan',
+                      source=' '.join([gate_source, common_source,
+                                       policy_source]),
+                      includes='source/policy source/common',
+                      cflags='%s -g -O1 %s' % (version_cflags, sanitize),
+                      deps=' '.join([gate_deps, common_deps, policy_deps]),
+                      ldflags='%s %s' % (rpath_ldflags, sanitize),
                       install=False)
 
     bld.SAMBA3_BINARY('ipcguard',
                       source='source/tool/ipcguard.c',
                       includes='source/policy source/common',
                       deps='ipcguard_samba talloc CMDLINE_S3 smbconf',
-                      ldflags='-Wl,--enable-new-dtags,-rpath,%s' %
-                              bld.env.PRIVATELIBDIR,
+                      ldflags=rpath_ldflags,
                       install=False)
 
     for name in ('policy', 'rules'):

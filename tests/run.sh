@@ -18,21 +18,29 @@ echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 ./build/sanitized/test_policy
 ./build/sanitized/test_rules
 
-echo "== fuzzing the policy parsers (${IPCGUARD_FUZZ_SECONDS:-20} s)"
-fuzz_corpus=$(mktemp -d)
-cp tests/fuzz/corpus/* "$fuzz_corpus/"
-./build/sanitized/fuzz_policy_options -max_total_time="${IPCGUARD_FUZZ_SECONDS:-20}" \
-	-max_len=4096 "$fuzz_corpus" 2>&1 | tail -n 3
-rm -rf "$fuzz_corpus"
-echo "== fuzzing the rule parser (${IPCGUARD_FUZZ_SECONDS:-20} s)"
-fuzz_corpus=$(mktemp -d)
-cp tests/fuzz/corpus-rules/* "$fuzz_corpus/"
-./build/sanitized/fuzz_rule_fields -max_total_time="${IPCGUARD_FUZZ_SECONDS:-20}" \
-	-max_len=4096 "$fuzz_corpus" 2>&1 | tail -n 3
-rm -rf "$fuzz_corpus"
+# Each fuzz target from its seed corpus, for a bounded time.
+for target in policy_options:corpus rule_fields:corpus-rules \
+    pipe_name:corpus-pipe-name; do
+	echo "== fuzzing ${target%%:*} (${IPCGUARD_FUZZ_SECONDS:-20} s)"
+	fuzz_corpus=$(mktemp -d)
+	cp tests/fuzz/"${target#*:}"/* "$fuzz_corpus/"
+	./build/sanitized/fuzz_"${target%%:*}" \
+		-max_total_time="${IPCGUARD_FUZZ_SECONDS:-20}" \
+		-max_len=4096 "$fuzz_corpus" 2>&1 | tail -n 3
+	rm -rf "$fuzz_corpus"
+done
 
 echo "== man pages"
 ./tools/build-man.sh
+
+# The gate's integration tests twice more, with hostile-input checkers on
+# the gate: IPCGUARD_SKIP_SANITIZED_GATE=1 leaves them out (quick runs).
+if [ "${IPCGUARD_SKIP_SANITIZED_GATE:-0}" != 1 ]; then
+	echo "== gate tests with ipcguardd under AddressSanitizer + UBSan"
+	./tools/asan-gate.sh
+	echo "== gate tests with ipcguardd under valgrind"
+	./tools/valgrind-gate.sh
+fi
 
 echo "== integration tests (real smbd on 127.0.0.1)"
 cd tests/integration

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Build the policy engine's unit tests under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and its libFuzzer target, with Debian's clang.
+# UndefinedBehaviorSanitizer, and its libFuzzer targets (tests/fuzz/), with
+# Debian's clang.
 # The engine depends on talloc only, so no Samba tree is needed here.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,5 +21,8 @@ clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_rule_fields" \
 	"$here"/source/policy/*.c -ltalloc
 clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_policy_options" \
 	"$here/tests/fuzz/fuzz_policy_options.c" \
+	"$here"/source/policy/*.c -ltalloc
+clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_pipe_name" \
+	"$here/tests/fuzz/fuzz_pipe_name.c" \
 	"$here"/source/policy/*.c -ltalloc
 echo "sanitized builds in $out"

@@ -1,11 +1,13 @@
 #!/bin/bash
 # Build ipcguard in the prepared Samba tree and copy the results into
 # ./build of this clone.  Usage: tools/build.sh [waf target,...]
+# The default builds everything, including ipcguardd_asan, the gate under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build/ipcguardd-asan).
 set -euo pipefail
 export PATH="/usr/bin:/usr/sbin:/bin:/sbin:$PATH"
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-targets="${1:-vfs_ipcguard,ipcguardd,ipcguard,ipcguard_test_policy,ipcguard_test_rules}"
+targets="${1:-vfs_ipcguard,ipcguardd,ipcguardd_asan,ipcguard,ipcguard_test_policy,ipcguard_test_rules}"
 tree=$("$here/tools/prepare-samba-tree.sh" | tail -n 1)
 [ -d "$tree" ] || { echo "build: no prepared Samba tree" >&2; exit 1; }
 
@@ -30,6 +32,7 @@ copy() {
 }
 case ",$targets," in *,vfs_ipcguard,*) copy libvfs_module_ipcguard.so ipcguard.so ;; esac
 case ",$targets," in *,ipcguardd,*) copy ipcguardd ipcguardd ;; esac
+case ",$targets," in *,ipcguardd_asan,*) copy ipcguardd_asan ipcguardd-asan ;; esac
 case ",$targets," in *,ipcguard,*) copy ipcguard ipcguard ;; esac
 case ",$targets," in *,ipcguard_test_policy,*)
 	copy ipcguard_test_policy test_policy ;; esac

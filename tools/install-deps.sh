@@ -2,6 +2,9 @@
 # Install, from Debian's own packages, everything ipcguard needs to build and
 # test: the Samba we build against and test with, its build dependencies,
 # the libraries we link and the clients the integration tests drive.
+# valgrind, libasan8/libubsan1 (gcc 12's sanitizer runtimes, for
+# build/ipcguardd-asan) and clang with its runtimes (libFuzzer, sanitized unit
+# tests) check the gate and the parsers against hostile input.
 #
 # Idempotent: a second run only re-checks what is installed.
 set -eu
@@ -17,6 +20,7 @@ RUNTIME_PKGS="samba samba-common-bin smbclient samba-dev winbind \
 libtalloc-dev libtevent-dev libldb-dev libcmocka-dev \
 dpkg-dev devscripts fakeroot debhelper pkg-config gcc make \
 python3 python3-pytest python3-impacket python3-ldb acl attr iproute2 procps psmisc valgrind \
+libasan8 libubsan1 \
 clang libclang-rt-14-dev xsltproc libxml2-utils docbook-xsl docbook-xml"
 
 missing=""

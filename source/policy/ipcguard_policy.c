@@ -203,6 +203,14 @@ static bool check_name(TALLOC_CTX *mem_ctx, const char *label,
 			return false;
 		}
 	}
+	/* The gate makes pipe names into socket paths. */
+	if (pipes && name[0] == '.' && (len == 1 ||
+					(len == 2 && name[1] == '.'))) {
+		*error = talloc_asprintf(mem_ctx,
+					 "%s: \"%s\" is not a pipe name",
+					 label, printable(mem_ctx, name, len));
+		return false;
+	}
 	if (!pipes && len == 4 && strncasecmp(name, "IPC$", 4) == 0) {
 		*error = talloc_asprintf(
 			mem_ctx,

@@ -48,8 +48,61 @@ def sha256(path):
 
 # IPCGUARD_INSTALLED=1: use what the Debian package installed, not build/.
 INSTALLED = os.environ.get('IPCGUARD_INSTALLED') == '1'
-GATE = '/usr/sbin/ipcguardd' if INSTALLED else os.path.join(BUILD,
-                                                            'ipcguardd')
+# IPCGUARD_GATE: another gate binary, relative to the clone or absolute,
+# e.g. build/ipcguardd-asan (the gate under AddressSanitizer and
+# UndefinedBehaviorSanitizer; see sanitizer_env()).
+GATE = os.path.join(ROOT, os.environ['IPCGUARD_GATE']) \
+    if os.environ.get('IPCGUARD_GATE') else \
+    '/usr/sbin/ipcguardd' if INSTALLED else os.path.join(BUILD, 'ipcguardd')
+# Where a sanitized gate writes its reports, one file per pid:
+# <dir>/asan.<pid> (ASan and LeakSanitizer), <dir>/ubsan.<pid> (UBSan).
+SANITIZER_LOG_DIR = os.environ.get('IPCGUARD_SANITIZER_LOG_DIR',
+                                   os.path.join(BUILD, 'asan'))
+# Slow gates (valgrind) need more time for everything that goes through
+# them: IPCGUARD_TIMEOUT_SCALE multiplies the harness's waits.
+TIMEOUT_SCALE = float(os.environ.get('IPCGUARD_TIMEOUT_SCALE', '1'))
+SANITIZED_GATE = 'asan' in os.path.basename(GATE)
+
+
+def sanitizer_env():
+    """The environment for the gate: for a gate built with
+    -fsanitize=address,undefined, report to per-pid files under
+    SANITIZER_LOG_DIR and stop at the first error with a non-zero exit.
+    Options already in the environment win (they come later).  gcc 12's
+    UBSan ignores log_path and reports on stderr, the gate's log: Server
+    .stop() copies a gate log that holds a report into the same directory.
+
+    LeakSanitizer runs only when the gate exits by itself (exit() on a
+    start-up failure); the harness stops the gate with SIGTERM/SIGKILL,
+    which ends it without exit handlers, so leaks at shutdown are checked
+    by the valgrind run (make valgrind-gate), not here."""
+    env = dict(os.environ)
+    os.makedirs(SANITIZER_LOG_DIR, exist_ok=True)
+    asan = ':'.join([
+        'log_path=%s/asan' % SANITIZER_LOG_DIR,
+        'halt_on_error=1',
+        'exitcode=86',
+        'detect_leaks=1',
+        'detect_stack_use_after_return=1',
+        'strict_string_checks=1',
+        'check_initialization_order=1',
+    ])
+    ubsan = ':'.join([
+        'log_path=%s/ubsan' % SANITIZER_LOG_DIR,
+        'print_stacktrace=1',
+        'halt_on_error=1',
+    ])
+    # ldb dlopen()s its modules with RTLD_DEEPBIND, which the sanitizer
+    # runtime refuses ("incompatible with sanitizer runtime"); ldb's own
+    # switch turns it off.  The gate of today loads no ldb module; one
+    # that opens an ldb database will.
+    env['LDB_MODULES_DISABLE_DEEPBIND'] = '1'
+    env['ASAN_OPTIONS'] = asan + (':' + os.environ['ASAN_OPTIONS']
+                                  if os.environ.get('ASAN_OPTIONS') else '')
+    env['UBSAN_OPTIONS'] = ubsan + (':' + os.environ['UBSAN_OPTIONS']
+                                    if os.environ.get('UBSAN_OPTIONS')
+                                    else '')
+    return env
 
 
 def install_module():
@@ -189,10 +242,10 @@ class Server:
 
     # -- processes --------------------------------------------------------
 
-    def _spawn(self, argv, logname):
+    def _spawn(self, argv, logname, env=None):
         logf = open(os.path.join(self.dir, 'log', logname), 'ab')
         p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL, env=env,
                              start_new_session=True)
         logf.close()
         self.procs.append(p)
@@ -239,10 +292,10 @@ class Server:
         self.gate_proc = self._spawn(
             wrapper + [GATE, '--foreground',
              '--no-process-group', '--debug-stdout', '-s', self.conf],
-            'ipcguardd.log')
+            'ipcguardd.log', env=sanitizer_env() if SANITIZED_GATE else None)
         if not wait:
             return self.gate_proc
-        deadline = time.time() + (60 if wrapper else 20)
+        deadline = time.time() + (60 if wrapper else 20) * TIMEOUT_SCALE
         while time.time() < deadline:
             if os.path.exists(ctl):
                 return self.gate_proc
@@ -275,6 +328,23 @@ class Server:
         except ProcessLookupError:
             pass
 
+    # What sanitizers print: gcc 12's UBSan ignores UBSAN_OPTIONS'
+    # log_path and always writes to stderr, which is the gate's log.
+    SANITIZER_OUTPUT = re.compile(
+        r'runtime error: |ERROR: [A-Za-z]*Sanitizer|SUMMARY: [A-Za-z]*'
+        r'Sanitizer')
+
+    def collect_sanitizer_output(self):
+        """Copy a sanitized gate's stderr into SANITIZER_LOG_DIR when it
+        holds a sanitizer report, so a report is never lost with this
+        instance's directory."""
+        text = self.read('ipcguardd.log')
+        if self.SANITIZER_OUTPUT.search(text):
+            os.makedirs(SANITIZER_LOG_DIR, exist_ok=True)
+            name = 'stderr.%s' % os.path.basename(self.dir)
+            with open(os.path.join(SANITIZER_LOG_DIR, name), 'w') as f:
+                f.write(text)
+
     def helper_pids(self):
         """Processes started on our behalf that left our process groups:
         samba-dcerpcd (it starts a new session) and its rpcd_* workers,
@@ -298,6 +368,8 @@ class Server:
         for p in reversed(self.procs):
             self._kill(p)
         self.procs = []
+        if SANITIZED_GATE:
+            self.collect_sanitizer_output()
         deadline = time.time() + 10
         while True:
             pids = self.helper_pids()
@@ -357,7 +429,8 @@ class Server:
     def smbcontrol(self, dest, *args):
         return Result(subprocess.run(
             ['smbcontrol', '-s', self.conf, dest] + list(args),
-            capture_output=True, text=True, timeout=30, env=CLIENT_ENV))
+            capture_output=True, text=True, errors='replace', timeout=30,
+            env=CLIENT_ENV))
 
     # -- logs -------------------------------------------------------------
 

@@ -87,6 +87,7 @@ static void test_invalid_fields_are_named(void **state)
 	const char *a19[] = { "action=deny", "pipe=x,*", NULL };
 	const char *a20[] = { "action=deny", "pipe=x", "interface=nosuch",
 			      NULL };
+	const char *a21[] = { "action=deny", "pipe=..", NULL };
 
 	assert_parse_error(a1, "field action: is required");
 	assert_parse_error(a2, "field action: \"perhaps\" is not allow or deny");
@@ -108,6 +109,7 @@ static void test_invalid_fields_are_named(void **state)
 	assert_parse_error(a18, "has a version that is not MAJOR");
 	assert_parse_error(a19, "* stands alone");
 	assert_parse_error(a20, "\"nosuch\" is neither a UUID");
+	assert_parse_error(a21, "\"..\" is not a pipe name");
 }
 
 static void test_bad_names_and_missing_hooks(void **state)
