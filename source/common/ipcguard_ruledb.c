@@ -276,10 +276,11 @@ static struct ipcguard_rule_field *record_fields(TALLOC_CTX *mem_ctx,
 		for (j = 0; j < el->num_values; j++) {
 			const struct ldb_val *v = &el->values[j];
 
-			/* A NUL inside a value would hide what follows. */
+			/* A NUL inside a value would hide what follows;
+			 * a control byte makes the parser refuse it. */
 			fields[n].values[j] =
 				memchr(v->data, '\0', v->length) != NULL ?
-				"\\x00" :
+				"\x01(NUL byte)" :
 				talloc_strndup(fields, (const char *)v->data,
 					       v->length);
 			if (fields[n].values[j] == NULL) {

@@ -381,8 +381,13 @@ def test_invalid_rule_at_load_keeps_the_last_valid_policy():
         assert got_through(s.rpcclient('anonymous', 'lsaquery'), 'lsarpc')
         write_raw_rule(s, 'broken', action='deny', pipe='spoolss',
                        interface='spoolss', opnum='65-1')
+        write_raw_rule(s, 'nul', action='deny', pipe='spoolss',
+                       description=ldb.MessageElement(
+                           [b'ok\x00evil'], ldb.FLAG_MOD_ADD, 'description'))
         rc, out = tool(s, 'check')
         assert rc == 1 and "rule 'broken', field opnum" in out, out
+        assert "rule 'nul', field description: \"\\x01(NUL byte)\" " \
+            "contains control characters" in out, out
         reload_all(s)
         s.wait_log(r"invalid policy: rule database .*rule 'broken', field "
                    r"opnum: the range \"65-1\" ends before it starts")
