@@ -165,9 +165,11 @@ def run_side(name, server, args):
         w.start()
     barrier.wait(timeout=300)
     t_start = time.monotonic()
+    res['loadavg_start'] = os.getloadavg()[0]
     res['conns_at_start'] = established(server.port)
     results = [queue.get(timeout=args.timeout) for _ in workers]
     t_end = time.monotonic()
+    res['loadavg_end'] = os.getloadavg()[0]
     for w in workers:
         w.join(30)
     mon.stop.set()
@@ -232,6 +234,9 @@ def report(sides, args, mode):
         args.churn, p['logins'], g['logins']))
     L.append('| wall time | %.1f s | %.1f s | %.2f |' % (
         p['seconds'], g['seconds'], g['seconds'] / p['seconds']))
+    L.append('| machine load average (1 min) at start / end | %.1f / %.1f '
+             '| %.1f / %.1f | |' % (p['loadavg_start'], p['loadavg_end'],
+                                  g['loadavg_start'], g['loadavg_end']))
     L.append('| opens/s | %.0f | %.0f | |' % (
         p['opens'] / p['seconds'], g['opens'] / g['seconds']))
     L.append('| errors on allowed opens | %d | %d | |' % (
