@@ -38,6 +38,7 @@ import os
 import pwd
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -58,8 +59,10 @@ class Load:
 
     def __init__(self, server, per_kind=4, churn=5, switch=False):
         self.server = server
+        self.switch = switch
         self.stop_ev = threading.Event()
         self.ops = []
+        self.mismatches = []
         self.lock = threading.Lock()
         kinds = list(loadlib.KINDS) + (['anon-switch'] if switch else [])
         self.threads = [threading.Thread(target=self._run, args=(k, churn),
@@ -70,6 +73,10 @@ class Load:
         if kind == 'anon-switch':
             c = loadlib.Client(self.server.port, 'anon-refused', churn,
                                pipe_of=lambda n: 'srvsvc')
+        elif kind == 'anon-refused' and self.switch:
+            # \srvsvc is allowed by one of the flipped policies.
+            c = loadlib.Client(self.server.port, kind, churn,
+                               pipe_of=lambda n: 'samr')
         else:
             c = loadlib.Client(self.server.port, kind, churn)
         while not self.stop_ev.is_set():
@@ -157,10 +164,18 @@ def final_probe(server, switch_policy=POLICY_A):
 
 
 def reload(server):
-    for dest in ('smbd', 'ipcguardd'):
-        r = server.smbcontrol(dest, 'reload-config')
-        if r.rc != 0:
-            raise RuntimeError('smbcontrol %s reload-config: %r' % (dest, r))
+    """smbcontrol smbd reload-config and smbcontrol ipcguardd
+    reload-config, sent at the same time."""
+    procs = [subprocess.Popen(['smbcontrol', '-s', server.conf, dest,
+                               'reload-config'], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              env=harness.CLIENT_ENV)
+             for dest in ('smbd', 'ipcguardd')]
+    for dest, p in zip(('smbd', 'ipcguardd'), procs):
+        out = p.communicate(timeout=30)[0]
+        if p.returncode != 0:
+            raise RuntimeError('smbcontrol %s reload-config: %r' % (dest,
+                                                                     out))
 
 
 def dcerpcd_pids(server):
@@ -221,27 +236,26 @@ def case_reload_flip(s, load, args):
     while time.monotonic() < end:
         policy = POLICY_B if policy == POLICY_A else POLICY_A
         s.set_ipcguard(null_session_pipes=policy)
-        t = time.monotonic()
+        t_sent = time.monotonic()
         reload(s)
-        switches.append((t, policy))
-        time.sleep(max(0.0, t + 1.0 - time.monotonic()))
+        # (sent, delivered to smbd and the gate, policy)
+        switches.append((t_sent, time.monotonic(), policy))
+        time.sleep(max(0.0, t_sent + 1.0 - time.monotonic()))
     s.set_ipcguard(null_session_pipes=POLICY_A)
     t_restore = time.monotonic()
     reload(s)
-    switches.append((t_restore, POLICY_A))
+    switches.append((t_restore, time.monotonic(), POLICY_A))
     time.sleep(args.phase)
-    # Judge each anonymous \srvsvc open against the policy in force.
+    # Judge each anonymous \srvsvc open against the policy in force: an
+    # open counts when it started SWITCH_WINDOW after the reload message
+    # was delivered and ended before the next one was sent.
     judged = collections.Counter()
     for kind, pipe, outcome, t0, t1 in load.snapshot():
         if kind != 'anon-switch':
             continue
-        prior = [(t, p) for t, p in switches if t <= t0]
-        nxt = [t for t, p in switches if t > t0]
-        if not prior:
-            in_force = POLICY_A
-            since = -1e9
-        else:
-            since, in_force = prior[-1]
+        prior = [(done, p) for sent, done, p in switches if sent <= t0]
+        nxt = [sent for sent, done, p in switches if sent > t0]
+        since, in_force = prior[-1] if prior else (-1e9, POLICY_A)
         if t0 < since + SWITCH_WINDOW or (nxt and t1 > nxt[0]):
             judged['in window: ' + outcome] += 1
             continue
@@ -255,8 +269,15 @@ def case_reload_flip(s, load, args):
         else:
             judged['MISMATCH %s while %s' % (
                 outcome, 'allowed' if allowed else 'refused')] += 1
+        if not outcome.startswith(('as policy', 'in window')) and \
+                not (outcome == loadlib.OK and allowed or
+                     outcome == loadlib.REFUSED and not allowed):
+            load.mismatches.append((round(t0 - since, 3), round(t1 - t0, 3),
+                                    in_force, outcome))
     return t_fault, t_restore, {'switches': len(switches),
-                                'srvsvc judged': dict(judged)}
+                                'srvsvc judged': dict(judged),
+                                'mismatches (s after delivery, s long, '
+                                'policy, outcome)': load.mismatches[:10]}
 
 
 def case_reload_invalid(s, load, args):
@@ -293,6 +314,10 @@ def _dir_fault(s, load, args, spoil, restore):
     t_fault = time.monotonic()
     spoil(np_dir)
     time.sleep(args.phase)
+    t_stop = time.monotonic()
+    running = collections.Counter(
+        '%s %s' % (k, o) for k, p, o, t0, t1 in load.snapshot()
+        if t0 >= t_fault and t1 <= t_stop)
     # Restart the gate with the directory still wrong: it must not start.
     s.stop_gate()
     proc = s.start_gate(wait=False)
@@ -302,8 +327,9 @@ def _dir_fault(s, load, args, spoil, restore):
     restore(np_dir)
     t_restore = time.monotonic()
     s.start_gate()
-    return t_fault, t_restore, {'gate restarted on the bad directory '
-                                'exited with': rc}
+    return t_fault, t_restore, {
+        'while the gate kept running on it': dict(sorted(running.items())),
+        'gate restarted on the bad directory exited with': rc}
 
 
 def case_dir_mode(s, load, args):
@@ -336,7 +362,9 @@ CASES = [
 
 def run_case(name, fn, args):
     opts = dict(loadlib.LOAD_POLICY)
-    with harness.Server(ipcguard=opts) as s:
+    s = harness.Server(ipcguard=opts)
+    print('SERVER DIR %s' % s.dir, flush=True)
+    with s:
         # Start samba-dcerpcd and its workers before the load.
         loadlib.probe(s, 'auth', 'srvsvc')
         with Load(s, per_kind=args.per_kind,

@@ -307,6 +307,7 @@ def main():
             s = harness.Server(ipcguard=loadlib.LOAD_POLICY)
         else:
             s = harness.Server(ipcguard={}, gate=False, vfs=False)
+        print('SERVER DIR %s' % s.dir, flush=True)
         with s:
             print('== %s: %d clients, %d opens (%s)' % (
                 name, args.clients, args.opens, mode), flush=True)
