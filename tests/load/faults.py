@@ -274,9 +274,8 @@ def case_reload_flip(s, load, args):
         else:
             judged['MISMATCH %s while %s' % (
                 outcome, 'allowed' if allowed else 'refused')] += 1
-        if not outcome.startswith(('as policy', 'in window')) and \
-                not (outcome == loadlib.OK and allowed or
-                     outcome == loadlib.REFUSED and not allowed):
+        if not (outcome == loadlib.OK and allowed or
+                outcome == loadlib.REFUSED and not allowed):
             load.mismatches.append((round(t0 - since, 3), round(t1 - t0, 3),
                                     in_force, outcome))
     return t_fault, t_restore, {'switches': len(switches),
