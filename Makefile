@@ -42,6 +42,15 @@ bench: build
 man:
 	./tools/build-man.sh
 
+# Full load (100,000 pipe opens, gated and plain Samba) and the scripted
+# faults; both write their section of docs/results.md.  Short modes run in
+# make test (tests/integration/test_load.py).
+.PHONY: load
+load: build
+	$(PYTHON) tests/load/load.py --full --write; s1=$$?; \
+	$(PYTHON) tests/load/faults.py --full --write; s2=$$?; \
+	test $$s1 = 0 && test $$s2 = 0
+
 install: build man
 	install -d $(DESTDIR)$(MODULESDIR)/vfs $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
