@@ -162,11 +162,13 @@ struct ipcguardd {
 	uint64_t num_allowed;
 	uint64_t num_refused;
 	uint64_t num_rpc_refused;
+	bool np_dir_unsafe;	/* see gate_check_dirs() */
 	struct rule_counter *rule_counters;
 	size_t num_rule_counters;
 };
 
 static void conn_done(struct ipcguardd_conn *conn, const char *why);
+static void gate_check_dirs(struct ipcguardd *gate);
 
 /*
  * Load the policy from the current smb.conf and rule database.  On start
@@ -909,6 +911,15 @@ static void conn_handshake_done(struct tevent_req *subreq)
 				  conn->pipe);
 		}
 		conn_decide(conn, &request, &decision);
+		if (gate->np_dir_unsafe && decision.verdict == IPCGUARD_ALLOW &&
+		    ipcguard_session_is_restricted(gate->policy, conn->kind)) {
+			decision = (struct ipcguard_decision) {
+				.verdict = IPCGUARD_DENY,
+				.rule = "pipe-gate",
+				.reason = "the gate's socket directory is not "
+					  "root's with mode 0700",
+			};
+		}
 	} else {
 		/* Nothing to forward the caller as. */
 		decision = (struct ipcguard_decision) {
@@ -1050,10 +1061,34 @@ static bool gate_has_listener(struct ipcguardd *gate, const char *name)
 	return false;
 }
 
+/* (Re)creates the listening socket of a pipe in the np directory. */
+static bool listener_bind(struct ipcguardd_listener *l)
+{
+	char *path = talloc_asprintf(l, "%s/%s", l->gate->np_dir, l->name);
+
+	if (path == NULL) {
+		return false;
+	}
+	TALLOC_FREE(l->fde);
+	if (l->fd != -1) {
+		close(l->fd);
+	}
+	l->fd = listen_unix(path, 0600);
+	if (l->fd == -1) {
+		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", path,
+			strerror(errno));
+		TALLOC_FREE(path);
+		return false;
+	}
+	TALLOC_FREE(path);
+	l->fde = tevent_add_fd(l->gate->ev, l, l->fd, TEVENT_FD_READ,
+			       listener_accept, l);
+	return l->fde != NULL;
+}
+
 static void gate_add_listener(struct ipcguardd *gate, const char *name)
 {
 	struct ipcguardd_listener *l = NULL;
-	char *path = NULL;
 	const char **check = NULL;
 	char *error = NULL;
 	bool ok;
@@ -1080,22 +1115,12 @@ static void gate_add_listener(struct ipcguardd *gate, const char *name)
 	l->gate = gate;
 	l->fd = -1;
 	l->name = talloc_strdup(l, name);
-	path = talloc_asprintf(l, "%s/%s", gate->np_dir, name);
-	if (l->name == NULL || path == NULL) {
+	if (l->name == NULL) {
 		TALLOC_FREE(l);
 		return;
 	}
 	talloc_set_destructor(l, listener_destructor);
-	l->fd = listen_unix(path, 0600);
-	if (l->fd == -1) {
-		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", path,
-			strerror(errno));
-		TALLOC_FREE(l);
-		return;
-	}
-	l->fde = tevent_add_fd(gate->ev, l, l->fd, TEVENT_FD_READ,
-			       listener_accept, l);
-	if (l->fde == NULL) {
+	if (!listener_bind(l)) {
 		TALLOC_FREE(l);
 		return;
 	}
@@ -1127,6 +1152,7 @@ static void gate_rescan_timer(struct tevent_context *ev,
 	struct ipcguardd *gate = talloc_get_type_abort(private_data,
 						       struct ipcguardd);
 
+	gate_check_dirs(gate);
 	gate_rescan(gate);
 	if (tevent_add_timer(ev, gate, timeval_current_ofs(1, 0),
 			     gate_rescan_timer, gate) == NULL) {
@@ -1147,7 +1173,7 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 
 	text = talloc_asprintf(mem_ctx,
 			       "ipcguardd=%s\npid=%d\npolicy=%s\n"
-			       "rules=%zu\n"
+			       "rules=%zu\nsocket_directory=%s\n"
 			       "connections_open=%" PRIu64 "\n"
 			       "allowed=%" PRIu64 "\nrefused=%" PRIu64 "\n"
 			       "rpc_refused=%" PRIu64 "\n",
@@ -1156,6 +1182,7 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 			       "valid" : "invalid",
 			       gate->policy != NULL ?
 			       gate->policy->num_rules : 0,
+			       gate->np_dir_unsafe ? "unsafe" : "ok",
 			       gate->num_open, gate->num_allowed,
 			       gate->num_refused, gate->num_rpc_refused);
 	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
@@ -1243,11 +1270,34 @@ static void gate_reload(struct messaging_context *msg, void *private_data,
 
 /* ---- main -------------------------------------------------------------- */
 
-static bool gate_setup_sockets(struct ipcguardd *gate)
+static bool control_bind(struct ipcguardd *gate)
 {
-	const char *control = NULL;
-	size_t i;
+	char *control = talloc_asprintf(gate, "%s/%s", gate->gate_dir,
+					IPCGUARD_GATE_CONTROL_SOCKET);
 
+	if (control == NULL) {
+		return false;
+	}
+	TALLOC_FREE(gate->control_fde);
+	if (gate->control_fd != -1) {
+		close(gate->control_fd);
+	}
+	gate->control_fd = listen_unix(control, 0600);
+	if (gate->control_fd == -1) {
+		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", control,
+			strerror(errno));
+		TALLOC_FREE(control);
+		return false;
+	}
+	TALLOC_FREE(control);
+	gate->control_fde = tevent_add_fd(gate->ev, gate, gate->control_fd,
+					  TEVENT_FD_READ, control_accept,
+					  gate);
+	return gate->control_fde != NULL;
+}
+
+static bool gate_make_dirs(struct ipcguardd *gate)
+{
 	if (!directory_create_or_exist(gate->gate_dir, 0755)) {
 		DBG_ERR("ipcguardd: cannot create %s: %s\n", gate->gate_dir,
 			strerror(errno));
@@ -1262,21 +1312,55 @@ static bool gate_setup_sockets(struct ipcguardd *gate)
 			(unsigned)geteuid());
 		return false;
 	}
-	control = talloc_asprintf(gate, "%s/%s", gate->gate_dir,
-				  IPCGUARD_GATE_CONTROL_SOCKET);
-	if (control == NULL) {
+	return true;
+}
+
+/*
+ * The np directory is checked every second, not only at start.  Gone (an
+ * admin's rm -rf, a tmpfiles cleanup): it is made again and every socket
+ * bound anew.  No longer root's and 0700: a local user could replace a
+ * socket and receive the handshakes of other callers, so until it is fixed
+ * anonymous and guest callers are refused; authenticated callers keep
+ * working, as they would with the gate down.
+ */
+static void gate_check_dirs(struct ipcguardd *gate)
+{
+	struct ipcguardd_listener *l = NULL;
+	struct stat st;
+	bool safe;
+
+	if (lstat(gate->np_dir, &st) != 0 && errno == ENOENT) {
+		DBG_ERR("ipcguardd: %s disappeared; making it again with "
+			"every socket\n", gate->np_dir);
+		if (!gate_make_dirs(gate) || !control_bind(gate)) {
+			return;
+		}
+		for (l = gate->listeners; l != NULL; l = l->next) {
+			(void)listener_bind(l);
+		}
+		return;
+	}
+	safe = S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       (st.st_mode & 07777) == 0700;
+	if (!safe && !gate->np_dir_unsafe) {
+		DBG_ERR("ipcguardd: %s is no longer a directory owned by uid "
+			"%u with mode 0700: refusing anonymous and guest "
+			"callers until it is\n", gate->np_dir,
+			(unsigned)geteuid());
+	} else if (safe && gate->np_dir_unsafe) {
+		DBG_ERR("ipcguardd: %s is safe again\n", gate->np_dir);
+	}
+	gate->np_dir_unsafe = !safe;
+}
+
+static bool gate_setup_sockets(struct ipcguardd *gate)
+{
+	size_t i;
+
+	if (!gate_make_dirs(gate)) {
 		return false;
 	}
-	gate->control_fd = listen_unix(control, 0600);
-	if (gate->control_fd == -1) {
-		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", control,
-			strerror(errno));
-		return false;
-	}
-	gate->control_fde = tevent_add_fd(gate->ev, gate, gate->control_fd,
-					  TEVENT_FD_READ, control_accept,
-					  gate);
-	if (gate->control_fde == NULL) {
+	if (!control_bind(gate)) {
 		return false;
 	}
 	for (i = 0; baseline_pipes[i] != NULL; i++) {

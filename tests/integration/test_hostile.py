@@ -2,12 +2,15 @@
 rejected with a log line, the gate keeps running and keeps serving."""
 
 import os
+import re
+import shutil
 import socket
 import struct
 import time
 
 from harness import Server
 from test_gate import got_through, gate_refused
+from test_tool import tool
 
 
 def _send(path, data, close_write=True):
@@ -61,3 +64,54 @@ def test_malformed_handshakes_and_abrupt_closes():
         time.sleep(0.2)
         assert s.gate_proc.poll() is None
         assert got_through(s.rpcclient('user', 'srvinfo'), 'srvsvc')
+
+
+def _wait(predicate, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_socket_directory_removed_is_made_again():
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        shutil.rmtree(s.gate_dir)
+        s.wait_log(r'ipcguardd: .*/np disappeared; making it again')
+        assert _wait(lambda: got_through(s.rpcclient('anonymous',
+                                                     'lsaquery'), 'lsarpc'))
+        assert gate_refused(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        assert s.gate_proc.poll() is None
+
+
+def _count(s, pattern):
+    return len(re.findall(pattern, s.logs()))
+
+
+def test_socket_directory_with_wrong_permissions_refuses_anonymous():
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        np_dir = os.path.join(s.gate_dir, 'np')
+        for n, (spoil, restore) in enumerate((
+                (lambda: os.chmod(np_dir, 0o777),
+                 lambda: os.chmod(np_dir, 0o700)),
+                (lambda: os.chown(np_dir, 65534, 65534),
+                 lambda: os.chown(np_dir, 0, 0))), start=1):
+            spoil()
+            assert _wait(lambda: _count(
+                s, r'ipcguardd: .*/np is no longer a directory owned by '
+                r'uid 0 with mode 0700') == n)
+            r = s.rpcclient('anonymous', 'lsaquery')
+            assert gate_refused(r, 'lsarpc'), r
+            assert _count(s, r"refused pipe 'lsarpc' to anonymous session.*"
+                          r"rule pipe-gate: the gate's socket directory") \
+                == n
+            rc, out = tool(s, 'status')
+            assert 'socket_directory=unsafe' in out, out
+            r = s.rpcclient('user', 'lsaquery')
+            assert 'Domain Name' in r.out, r
+            restore()
+            assert _wait(lambda: _count(
+                s, r'ipcguardd: .*/np is safe again') == n)
+            assert _wait(lambda: got_through(
+                s.rpcclient('anonymous', 'lsaquery'), 'lsarpc'))

@@ -10,10 +10,12 @@
                  alternating null session pipes = lsarpc / lsarpc srvsvc
   reload-invalid an invalid policy (restrict null session access = maybe)
                  reloaded during load; the previous one must stay in force
-  dir-removed    the gate's socket directory removed; then the gate
-                 restarted
-  dir-mode-0777  the gate's np directory made 0777 while it runs, the gate
-                 restarted with it so (must refuse to start), then 0700
+  dir-removed    the gate's socket directory removed while it runs: the
+                 gate makes it again with every socket, no restart
+  dir-mode-0777  the gate's np directory made 0777 while it runs: the gate
+                 refuses anonymous callers until it is 0700 again (and
+                 refuses to start on it), authenticated callers keep
+                 working
   dir-owner      the same with the np directory owned by nobody
 
 For each: outcome counts per phase (before / during / after the fault;
@@ -304,12 +306,17 @@ def case_dir_removed(s, load, args):
     time.sleep(args.phase)
     t_fault = time.monotonic()
     shutil.rmtree(s.gate_dir)
+    # Nobody restores anything: recovery is the gate's own.
+    t_restore = t_fault
     time.sleep(args.phase)
-    alive = s.gate_proc.poll() is None
-    t_restore = time.monotonic()
-    s.stop_gate()
-    s.start_gate()
-    return t_fault, t_restore, {'gate alive while removed': alive}
+    return t_fault, t_restore, {
+        'gate alive': s.gate_proc.poll() is None,
+        'gate made its sockets again': os.path.exists(
+            os.path.join(s.gate_dir, 'np', 'lsarpc'))}
+
+
+# The gate checks its np directory every second.
+DIR_CHECK_SECONDS = 2.0
 
 
 def _dir_fault(s, load, args, spoil, restore):
@@ -317,11 +324,12 @@ def _dir_fault(s, load, args, spoil, restore):
     time.sleep(args.phase)
     t_fault = time.monotonic()
     spoil(np_dir)
-    time.sleep(args.phase)
+    # Long enough for whole calls after the gate noticed.
+    time.sleep(max(args.phase, DIR_CHECK_SECONDS + 6))
     t_stop = time.monotonic()
     running = collections.Counter(
         '%s %s' % (k, o) for k, p, o, t0, t1 in load.snapshot()
-        if t0 >= t_fault and t1 <= t_stop)
+        if t0 >= t_fault + DIR_CHECK_SECONDS and t1 <= t_stop)
     # Restart the gate with the directory still wrong: it must not start.
     s.stop_gate()
     proc = s.start_gate(wait=False)
@@ -334,7 +342,6 @@ def _dir_fault(s, load, args, spoil, restore):
     return t_fault, t_restore, {
         'while the gate kept running on it': dict(sorted(running.items())),
         'gate restarted on the bad directory exited with': rc}
-
 
 def case_dir_mode(s, load, args):
     return _dir_fault(s, load, args, lambda d: os.chmod(d, 0o777),
@@ -355,12 +362,12 @@ CASES = [
     ('reload-flip', case_reload_flip, 'reload-config every second, '
      'pipes lsarpc / lsarpc srvsvc'),
     ('reload-invalid', case_reload_invalid, 'invalid policy reloaded'),
-    ('dir-removed', case_dir_removed, 'socket directory removed, gate '
-     'restarted'),
-    ('dir-mode-0777', case_dir_mode, 'np directory 0777, gate restarted '
-     'on it, then 0700'),
-    ('dir-owner', case_dir_owner, 'np directory owned by nobody, gate '
-     'restarted on it, then root'),
+    ('dir-removed', case_dir_removed, 'socket directory removed; the gate '
+     'makes it again'),
+    ('dir-mode-0777', case_dir_mode, 'np directory 0777 (anonymous '
+     'refused), gate restarted on it, then 0700'),
+    ('dir-owner', case_dir_owner, 'np directory owned by nobody (anonymous '
+     'refused), gate restarted on it, then root'),
 ]
 
 
@@ -414,6 +421,16 @@ def run_case(name, fn, args):
         if extra['gate restarted on the bad directory exited with'] in \
                 (None, 0):
             failures.append('the gate started on a bad np directory')
+        running = extra['while the gate kept running on it']
+        if running.get('anon-allowed %s' % loadlib.OK):
+            failures.append('anonymous callers got through an unsafe np '
+                            'directory')
+        if not running.get('auth %s' % loadlib.OK):
+            failures.append('authenticated callers stopped working on an '
+                            'unsafe np directory')
+    if name == 'dir-removed' and not (extra['gate alive'] and
+                                      extra['gate made its sockets again']):
+        failures.append('the gate did not make its sockets again')
     return {'name': name, 'ops': len(ops), 'phases': phases,
             'breaches': breaches, 'recovery_anon': rec_anon,
             'recovery_auth': rec_auth, 'fault_seconds': t_restore - t_fault,
