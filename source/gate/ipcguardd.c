@@ -38,6 +38,7 @@
 #include "includes.h"
 #include "system/filesys.h"
 #include <sys/un.h>
+#include <malloc.h>
 #include "lib/cmdline/cmdline.h"
 #include "lib/util/dlinklist.h"
 #include "lib/util/tevent_unix.h"
@@ -751,6 +752,14 @@ static void conn_done(struct ipcguardd_conn *conn, const char *why)
 	DLIST_REMOVE(gate->conns, conn);
 	gate->num_open--;
 	TALLOC_FREE(conn);
+	if (gate->num_open == 0) {
+		/*
+		 * A burst of connections leaves glibc's heap at its high
+		 * water mark; an idle gate gives it back, so its RSS says
+		 * what it holds.
+		 */
+		(void)malloc_trim(0);
+	}
 }
 
 /*
@@ -1175,6 +1184,7 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 			       "ipcguardd=%s\npid=%d\npolicy=%s\n"
 			       "rules=%zu\nsocket_directory=%s\n"
 			       "connections_open=%" PRIu64 "\n"
+			       "memory_bytes=%zu\n"
 			       "allowed=%" PRIu64 "\nrefused=%" PRIu64 "\n"
 			       "rpc_refused=%" PRIu64 "\n",
 			       IPCGUARD_VERSION, (int)getpid(),
@@ -1183,7 +1193,8 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 			       gate->policy != NULL ?
 			       gate->policy->num_rules : 0,
 			       gate->np_dir_unsafe ? "unsafe" : "ok",
-			       gate->num_open, gate->num_allowed,
+			       gate->num_open, talloc_total_size(gate),
+			       gate->num_allowed,
 			       gate->num_refused, gate->num_rpc_refused);
 	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
 		text = talloc_asprintf_append_buffer(

@@ -54,7 +54,13 @@ def raise_fd_limit():
     return want
 
 
-def connect(port, who, timeout=60):
+# impacket waits this long for each SMB answer.  200 clients and 200 smbd
+# children on 2 cores queue session setups for tens of seconds (see the
+# login latencies in docs/results.md); a wait is not an error.
+SMB_TIMEOUT = 180
+
+
+def connect(port, who, timeout=SMB_TIMEOUT):
     conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=port,
                          timeout=timeout)
     if who == 'anonymous':
@@ -233,11 +239,14 @@ class Client:
 
 # -- resources ---------------------------------------------------------------
 
-def rss_kib(pid):
+def rss_kib(pid, field='RssAnon'):
+    """Resident KiB of `pid`.  RssAnon by default: the heap and stacks the
+    process holds, without the library pages a load touched once, which
+    stay in the page cache and are shared."""
     try:
         with open('/proc/%d/status' % pid) as f:
             for line in f:
-                if line.startswith('VmRSS:'):
+                if line.startswith(field + ':'):
                     return int(line.split()[1])
     except OSError:
         return None
@@ -282,6 +291,14 @@ def gate_status(server):
     return subprocess.run([os.path.join(harness.BUILD, 'ipcguard'), '-s',
                            server.conf, 'status'], capture_output=True,
                           text=True, timeout=30, env=harness.CLIENT_ENV)
+
+
+def gate_memory(server):
+    """The bytes the gate holds in talloc (memory_bytes= of its status)."""
+    for line in gate_status(server).stdout.splitlines():
+        if line.startswith('memory_bytes='):
+            return int(line.split('=', 1)[1])
+    return None
 
 
 def probe(server, kind, pipe):
