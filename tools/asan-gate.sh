@@ -1,13 +1,12 @@
 #!/bin/bash
-# The gate's integration tests (test_gate.py, test_hostile.py,
-# test_reload.py) with build/ipcguardd-asan: the gate, its shared code and
-# the policy engine built with -fsanitize=address,undefined (wscript,
-# target ipcguardd_asan).  Fails if a test fails or if any sanitizer report
-# was written.  Reports: build/asan/asan.<pid> (ASan, LSan) and
-# build/asan/stderr.<instance> (the gate's whole log when it holds a
-# report: gcc 12's UBSan ignores log_path and writes to stderr).  The
-# harness sets ASAN_OPTIONS/UBSAN_OPTIONS for the gate: log_path,
-# halt_on_error=1, exit code 86; see sanitizer_env() in
+# The integration suite (tools/gate-suite.sh says which files) with
+# build/ipcguardd-asan: the gate, its shared code and the policy engine built
+# with -fsanitize=address,undefined (wscript, target ipcguardd_asan).  Fails if
+# a test fails or if any sanitizer report was written.  Reports:
+# build/asan/asan.<pid> (ASan, LSan) and build/asan/stderr.<instance> (the
+# gate's whole log when it holds a report: gcc 12's UBSan ignores log_path and
+# writes to stderr).  The harness sets ASAN_OPTIONS/UBSAN_OPTIONS for the gate:
+# log_path, halt_on_error=1, exit code 86; see sanitizer_env() in
 # tests/integration/harness.py.  Extra pytest arguments are passed on.
 #
 # What is checked: every heap/stack/global overflow and use-after-free in
@@ -30,10 +29,9 @@ mkdir -p "$logs"
 export IPCGUARD_GATE=build/ipcguardd-asan
 export IPCGUARD_SANITIZER_LOG_DIR="$logs"
 
+. "$here/tools/gate-suite.sh"
 rc=0
-(cd "$here/tests/integration" &&
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider test_gate.py \
-		test_hostile.py test_reload.py test_rules.py "$@") || rc=$?
+run_gate_suite "$@" || rc=$?
 
 shopt -s nullglob
 reports=("$logs"/*)

@@ -1,9 +1,9 @@
 #!/bin/bash
-# The gate's integration tests (test_gate.py, test_hostile.py,
-# test_reload.py) with every ipcguardd under valgrind's memcheck.  Fails if
-# a test fails, if any gate's valgrind log reports an error (ERROR SUMMARY
-# above 0; definite leaks count as errors), or if a log has no summary at
-# all (valgrind did not finish).  Logs: build/valgrind/ipcguardd.<pid>.log.
+# The integration suite (tools/gate-suite.sh says which files) with every
+# ipcguardd under valgrind's memcheck.  Fails if a test fails, if any gate's
+# valgrind log reports an error (ERROR SUMMARY above 0; definite leaks count as
+# errors), or if a log has no summary at all (valgrind did not finish).  Logs:
+# build/valgrind/ipcguardd.<pid>.log.
 #
 # Suppressions (Samba's own bugs only, each proved in the file):
 # tests/valgrind/ipcguardd.supp.  Extra pytest arguments are passed on.
@@ -24,10 +24,9 @@ export IPCGUARD_GATE_WRAPPER="valgrind --leak-check=full \
 --suppressions=$here/tests/valgrind/ipcguardd.supp --num-callers=30 \
 ${VALGRIND_EXTRA:-} --log-file=$logs/ipcguardd.%p.log"
 
+. "$here/tools/gate-suite.sh"
 rc=0
-(cd "$here/tests/integration" &&
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider test_gate.py \
-		test_hostile.py test_reload.py test_rules.py "$@") || rc=$?
+run_gate_suite "$@" || rc=$?
 
 shopt -s nullglob
 files=("$logs"/ipcguardd.*.log)

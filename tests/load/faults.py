@@ -497,6 +497,7 @@ def main():
     args.per_kind = 8 if args.full else 3
     mode = 'FULL' if args.full else 'SHORT'
     loadlib.raise_fd_limit()
+    loadlib.stop_on_sigterm()
     started = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     descr = {n: d for n, _, d in CASES}
     results = []

@@ -64,6 +64,7 @@ def client_thread(port, kind, ops, churn, barrier, out, lock):
         t = time.monotonic()
         c.login()
         logins.append(time.monotonic() - t)
+        c.stagger()
     except Exception as e:
         counts[(kind, 'login-' + loadlib.short_error(e))] += 1
     try:
@@ -324,6 +325,7 @@ def main():
         args.opens = 100000 if args.full else 2400
     mode = 'FULL' if args.full else 'SHORT'
     loadlib.raise_fd_limit()
+    loadlib.stop_on_sigterm()
     started = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     sides = {}
     # One side at a time, so they don't compete for the 2 cores; the

@@ -19,10 +19,13 @@ Client kinds (the policy used is `null session pipes = lsarpc` plus
 
 import os
 import platform
+import random
 import re
 import resource
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,6 +56,13 @@ def raise_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     return want
 
+
+# smbd listens with a backlog of 50 (SMBD_LISTEN_BACKLOG); when more TCP
+# handshakes than that wait for accept(), Linux drops them and the client
+# sees a timeout or a reset, on plain Samba as much as with ipcguard.  Real
+# clients do not all reconnect in the same instant: each driver process
+# lets this many logins run at once (4 processes: 32 < 50).
+LOGIN_SLOTS = threading.BoundedSemaphore(8)
 
 # impacket waits this long for each SMB answer.  200 clients and 200 smbd
 # children on 2 cores queue session setups for tens of seconds (see the
@@ -199,9 +209,16 @@ class Client:
 
     def login(self):
         self.close()
-        self.conn = connect(self.port, who_of(self.kind))
-        self.tid = self.conn.connectTree('IPC$')
+        with LOGIN_SLOTS:
+            self.conn = connect(self.port, who_of(self.kind))
+            self.tid = self.conn.connectTree('IPC$')
         self.since_login = 0
+
+    def stagger(self):
+        """Spread this client's re-logins over the churn period, so the
+        clients started together do not reconnect together."""
+        if self.churn:
+            self.since_login = random.randrange(self.churn)
 
     def close(self):
         if self.conn is not None:
@@ -235,6 +252,12 @@ class Client:
         if not usable:
             self.close()
         return pipe, outcome, t0, t1, login_s
+
+
+def stop_on_sigterm():
+    """SIGTERM unwinds like an exception, so every server the script
+    started is stopped by pid on the way out."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
 
 
 # -- resources ---------------------------------------------------------------
