@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ipcguard_policy.h"
+#include "fuzz_decide_checked.h"
 
 struct fuzz_input {
 	const char *values[8];
@@ -63,17 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.name = name,
 			.pipe_gate_ready = (size & 1) != 0,
 		};
-		struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
 
-		ipcguard_decide(policy, &r, &d);
-		if (d.rule == NULL || d.reason == NULL) {
-			abort();
-		}
-		if (!ipcguard_policy_is_valid(policy) &&
-		    r.session == IPCGUARD_SESSION_ANONYMOUS &&
-		    d.verdict == IPCGUARD_ALLOW) {
-			abort();
-		}
+		fuzz_decide_checked(policy, &r);
 	}
 	talloc_free(ctx);
 	return 0;

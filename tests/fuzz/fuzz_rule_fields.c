@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ipcguard_policy.h"
+#include "fuzz_decide_checked.h"
 #include "ipcguard_rule.h"
 #include "fake_rule_hooks.h"
 
@@ -81,21 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.opnum = (uint16_t)size,
 			.pipe_gate_ready = (size & 1) != 0,
 		};
-		struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
 
 		if (n > 3 && ipcguard_address_parse(pieces[n - 3], &addr,
 						    NULL)) {
 			r.address = &addr;
 		}
-		ipcguard_decide(policy, &r, &d);
-		if (d.rule == NULL || d.reason == NULL) {
-			abort();
-		}
-		if (!ipcguard_policy_is_valid(policy) &&
-		    r.session == IPCGUARD_SESSION_ANONYMOUS &&
-		    d.verdict == IPCGUARD_ALLOW) {
-			abort();
-		}
+		fuzz_decide_checked(policy, &r);
 	}
 	talloc_free(ctx);
 	return 0;

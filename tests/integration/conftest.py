@@ -1,7 +1,5 @@
 """Every test must leave no process of its Samba instances behind."""
 
-import os
-
 import pytest
 
 import harness
@@ -10,16 +8,5 @@ import harness
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
     yield
-    ours = [('%s/smb.conf' % d).encode() for d in harness.CREATED_DIRS]
-    left = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ')
-        except OSError:
-            continue
-        if any(conf in cmd for conf in ours):
-            left.append(cmd.decode(errors='replace'))
+    left = harness.processes_of(harness.CREATED_DIRS)
     assert not left, 'processes left running: %s' % left

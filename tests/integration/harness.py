@@ -29,6 +29,24 @@ CLIENT_ENV = dict(os.environ, LC_ALL='C')
 CREATED_DIRS = []
 
 
+def processes_of(dirs):
+    """Command lines of the running processes started on the smb.conf of
+    one of the instance directories `dirs`."""
+    confs = [('%s/smb.conf' % d).encode() for d in dirs]
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                cmd = f.read().replace(b'\0', b' ')
+        except OSError:
+            continue
+        if any(conf in cmd for conf in confs):
+            found.append(cmd.decode(errors='replace'))
+    return found
+
+
 def modules_dir():
     out = subprocess.run(['smbd', '-b'], capture_output=True, text=True,
                          check=True).stdout

@@ -24,17 +24,7 @@ def run(script, *args, timeout=900):
     # The scripts' servers are gone: nothing runs on their smb.conf.
     dirs = re.findall(r'^SERVER DIR (\S+)$', r.stdout, re.M)
     assert dirs, out
-    left = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ').decode(errors='replace')
-        except OSError:
-            continue
-        if any('%s/smb.conf' % d in cmd for d in dirs):
-            left.append(cmd)
+    left = harness.processes_of(dirs)
     assert not left, 'processes left running: %s' % left
     return r.returncode, r.stdout, out
 

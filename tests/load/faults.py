@@ -524,25 +524,20 @@ def main():
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1, default=str)
     if args.write:
-        cmd = 'python3 tests/load/faults.py %s--write' % (
-            '--full ' if args.full else '')
-        body = ['## Faults (%s mode)' % mode, '',
-                'Written by `%s`, started %s.' % (cmd, started), '',
-                'Machine: %s.' % loadlib.machine(), '',
-                'Each case runs on its own gated server (policy `%s`) '
-                'under a small load: %d client threads per kind (anonymous '
-                '\\\\lsarpc, anonymous \\\\srvsvc or \\\\samr that must be '
-                'refused, authenticated \\\\srvsvc or \\\\samr; reload-flip '
-                'adds anonymous \\\\srvsvc clients judged against the policy '
-                'in force, with a %.1f s window after each switch), a new '
-                'login every 5 opens; phases of %.0f s.' % (
-                    '; '.join('ipcguard:%s = %s' % kv for kv in
-                              loadlib.LOAD_POLICY.items()),
-                    args.per_kind, SWITCH_WINDOW, args.phase), '',
-                table, '',
-                'Breaches in all cases: **%d**. Result: **%s**.' % (
-                    total_breaches, 'FAIL' if failed else 'PASS')]
-        loadlib.write_section('faults', '\n'.join(body))
+        loadlib.write_section('faults', 'Faults', 'faults.py', args.full,
+                              started, [
+            'Each case runs on its own gated server (policy `%s`) under a '
+            'small load: %d client threads per kind (anonymous '
+            '\\\\lsarpc, anonymous \\\\srvsvc or \\\\samr that must be '
+            'refused, authenticated \\\\srvsvc or \\\\samr; reload-flip '
+            'adds anonymous \\\\srvsvc clients judged against the policy '
+            'in force, with a %.1f s window after each switch), a new login '
+            'every 5 opens; phases of %.0f s.' % (
+                loadlib.policy_text(), args.per_kind, SWITCH_WINDOW,
+                args.phase),
+            table,
+            'Breaches in all cases: **%d**. Result: **%s**.' % (
+                total_breaches, 'FAIL' if failed else 'PASS')])
     return 1 if failed else 0
 
 

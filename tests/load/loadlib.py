@@ -61,8 +61,9 @@ def raise_fd_limit():
 # handshakes than that wait for accept(), Linux drops them and the client
 # sees a timeout or a reset, on plain Samba as much as with ipcguard.  Real
 # clients do not all reconnect in the same instant: each driver process
-# lets this many logins run at once (4 processes: 32 < 50).
-LOGIN_SLOTS = threading.BoundedSemaphore(8)
+# lets LOGIN_SLOT_COUNT logins run at once (4 processes: 32 < 50).
+LOGIN_SLOT_COUNT = 8
+LOGIN_SLOTS = threading.BoundedSemaphore(LOGIN_SLOT_COUNT)
 
 # impacket waits this long for each SMB answer.  200 clients and 200 smbd
 # children on 2 cores queue session setups for tens of seconds (see the
@@ -356,9 +357,20 @@ def machine():
                     impacket))
 
 
-def write_section(name, body):
+def policy_text():
+    return '; '.join('ipcguard:%s = %s' % kv for kv in LOAD_POLICY.items())
+
+
+def write_section(name, title, script, full, started, paragraphs):
     """Replace the section `name` of docs/results.md (created when
-    missing), leaving the other sections as their own script wrote them."""
+    missing), leaving the other sections as their own script wrote them.
+    The section says which command, mode, machine and date produced it."""
+    cmd = 'python3 tests/load/%s %s--write' % (script,
+                                               '--full ' if full else '')
+    body = '\n\n'.join(['## %s (%s mode)' % (title,
+                                              'FULL' if full else 'SHORT'),
+                         'Written by `%s`, started %s.' % (cmd, started),
+                         'Machine: %s.' % machine()] + list(paragraphs))
     begin, end = '<!-- %s:begin -->' % name, '<!-- %s:end -->' % name
     header = ('# Load and fault results\n\n'
               'Written by the scripts in `tests/load/` (`make load`); '
