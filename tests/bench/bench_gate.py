@@ -116,7 +116,7 @@ def main():
                     help='rules in the third server\'s rule database')
     args = ap.parse_args()
     rounds, opens, calls, nshares = (2, 20, 2, 200) if args.quick else \
-        (10, 100, 5, 3000)
+        (10, 100, 12, 3000)
 
     comment = 'ipcguard benchmark share with a long comment ' * 4
     shares = {'s%04d' % i: {'comment': comment} for i in range(nshares)}
