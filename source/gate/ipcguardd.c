@@ -1071,28 +1071,41 @@ static bool gate_has_listener(struct ipcguardd *gate, const char *name)
 }
 
 /* (Re)creates the listening socket of a pipe in the np directory. */
+/*
+ * (Re)creates a listening socket at path: the old one, if any, is closed
+ * first, so the directory check can call this after the socket vanished.
+ */
+static bool rebind_unix(TALLOC_CTX *fde_owner, struct tevent_context *ev,
+			const char *path, int *fd, struct tevent_fd **fde,
+			tevent_fd_handler_t handler, void *private_data)
+{
+	TALLOC_FREE(*fde);
+	if (*fd != -1) {
+		close(*fd);
+	}
+	*fd = listen_unix(path, 0600);
+	if (*fd == -1) {
+		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", path,
+			strerror(errno));
+		return false;
+	}
+	*fde = tevent_add_fd(ev, fde_owner, *fd, TEVENT_FD_READ, handler,
+			     private_data);
+	return *fde != NULL;
+}
+
 static bool listener_bind(struct ipcguardd_listener *l)
 {
 	char *path = talloc_asprintf(l, "%s/%s", l->gate->np_dir, l->name);
+	bool ok;
 
 	if (path == NULL) {
 		return false;
 	}
-	TALLOC_FREE(l->fde);
-	if (l->fd != -1) {
-		close(l->fd);
-	}
-	l->fd = listen_unix(path, 0600);
-	if (l->fd == -1) {
-		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", path,
-			strerror(errno));
-		TALLOC_FREE(path);
-		return false;
-	}
+	ok = rebind_unix(l, l->gate->ev, path, &l->fd, &l->fde,
+			 listener_accept, l);
 	TALLOC_FREE(path);
-	l->fde = tevent_add_fd(l->gate->ev, l, l->fd, TEVENT_FD_READ,
-			       listener_accept, l);
-	return l->fde != NULL;
+	return ok;
 }
 
 static void gate_add_listener(struct ipcguardd *gate, const char *name)
@@ -1285,26 +1298,15 @@ static bool control_bind(struct ipcguardd *gate)
 {
 	char *control = talloc_asprintf(gate, "%s/%s", gate->gate_dir,
 					IPCGUARD_GATE_CONTROL_SOCKET);
+	bool ok;
 
 	if (control == NULL) {
 		return false;
 	}
-	TALLOC_FREE(gate->control_fde);
-	if (gate->control_fd != -1) {
-		close(gate->control_fd);
-	}
-	gate->control_fd = listen_unix(control, 0600);
-	if (gate->control_fd == -1) {
-		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", control,
-			strerror(errno));
-		TALLOC_FREE(control);
-		return false;
-	}
+	ok = rebind_unix(gate, gate->ev, control, &gate->control_fd,
+			 &gate->control_fde, control_accept, gate);
 	TALLOC_FREE(control);
-	gate->control_fde = tevent_add_fd(gate->ev, gate, gate->control_fd,
-					  TEVENT_FD_READ, control_accept,
-					  gate);
-	return gate->control_fde != NULL;
+	return ok;
 }
 
 static bool gate_make_dirs(struct ipcguardd *gate)
