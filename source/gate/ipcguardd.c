@@ -164,6 +164,7 @@ struct ipcguardd {
 	uint64_t num_refused;
 	uint64_t num_rpc_refused;
 	bool np_dir_unsafe;	/* see gate_check_dirs() */
+	bool heap_trim_due;	/* the last connection closed */
 	struct rule_counter *rule_counters;
 	size_t num_rule_counters;
 };
@@ -753,12 +754,7 @@ static void conn_done(struct ipcguardd_conn *conn, const char *why)
 	gate->num_open--;
 	TALLOC_FREE(conn);
 	if (gate->num_open == 0) {
-		/*
-		 * A burst of connections leaves glibc's heap at its high
-		 * water mark; an idle gate gives it back, so its RSS says
-		 * what it holds.
-		 */
-		(void)malloc_trim(0);
+		gate->heap_trim_due = true;
 	}
 }
 
@@ -1176,6 +1172,16 @@ static void gate_rescan_timer(struct tevent_context *ev,
 
 	gate_check_dirs(gate);
 	gate_rescan(gate);
+	if (gate->heap_trim_due && gate->num_open == 0) {
+		/*
+		 * A burst of connections leaves glibc's heap at its high
+		 * water mark; an idle gate gives it back, so its RSS says
+		 * what it holds.  Here, not at each close: a client opening
+		 * pipes one after another would pay for it every time.
+		 */
+		(void)malloc_trim(0);
+	}
+	gate->heap_trim_due = false;
 	if (tevent_add_timer(ev, gate, timeval_current_ofs(1, 0),
 			     gate_rescan_timer, gate) == NULL) {
 		DBG_ERR("ipcguardd: cannot schedule the pipe rescan\n");

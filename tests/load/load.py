@@ -308,10 +308,11 @@ def main():
                     help='client processes (threads share them)')
     ap.add_argument('--churn', type=int, default=25,
                     help='log off and in again every N opens')
-    # The gate trims its heap when its last connection closes; what stays
-    # above idle is glibc's bookkeeping and the first use of Samba's
-    # caches: measured +1.0 MiB of anonymous RSS after 2,400 opens.  The
-    # exact check is memory_bytes (talloc) and the fd count.
+    # The gate trims its heap within a second of its last connection
+    # closing (its 1 s timer); what stays above idle is glibc's bookkeeping
+    # and the first use of Samba's caches: measured +1.0 MiB of anonymous
+    # RSS after 2,400 opens.  The exact check is memory_bytes (talloc) and
+    # the fd count.
     ap.add_argument('--rss-tolerance', type=int, default=2,
                     help='MiB above idle anonymous RSS still counted as '
                          'idle')
