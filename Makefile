@@ -24,6 +24,7 @@ build:
 unit: build
 	./build/test_policy
 	./build/test_rules
+	./build/test_contexts
 
 integration: build
 	cd tests/integration && $(PYTHON) -m pytest -v -p no:cacheprovider

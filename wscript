@@ -21,6 +21,7 @@ def build(bld):
 
     # Source lists shared by the normal targets and the sanitized gate.
     policy_source = '''source/policy/ipcguard_policy.c
+                       source/policy/ipcguard_contexts.c
                        source/policy/ipcguard_rule.c'''
     policy_deps = 'talloc'
     common_source = '''source/common/ipcguard_session.c
@@ -93,7 +94,7 @@ def build(bld):
                       ldflags=rpath_ldflags,
                       install=False)
 
-    for name in ('policy', 'rules'):
+    for name in ('policy', 'rules', 'contexts'):
         bld.SAMBA_BINARY('ipcguard_test_%s' % name,
                          source='tests/unit/test_%s.c' % name,
                          includes='source/policy tests/unit',

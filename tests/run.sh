@@ -12,15 +12,17 @@ cd "$here"
 echo "== unit tests (cmocka)"
 ./build/test_policy
 ./build/test_rules
+./build/test_contexts
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 ./tools/build-sanitized.sh
 ./build/sanitized/test_policy
 ./build/sanitized/test_rules
+./build/sanitized/test_contexts
 
 # Each fuzz target from its seed corpus, for a bounded time.
 for target in policy_options:corpus rule_fields:corpus-rules \
-    pipe_name:corpus-pipe-name; do
+    pipe_name:corpus-pipe-name contexts:corpus-contexts; do
 	echo "== fuzzing ${target%%:*} (${IPCGUARD_FUZZ_SECONDS:-20} s)"
 	fuzz_corpus=$(mktemp -d)
 	cp tests/fuzz/"${target#*:}"/* "$fuzz_corpus/"

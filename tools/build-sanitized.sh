@@ -16,6 +16,11 @@ clang "${flags[@]}" -o "$out/test_policy" \
 clang "${flags[@]}" -o "$out/test_rules" \
 	"$here/tests/unit/test_rules.c" "$here"/source/policy/*.c -I"$here/tests/unit" \
 	-ltalloc -lcmocka
+clang "${flags[@]}" -o "$out/test_contexts" \
+	"$here/tests/unit/test_contexts.c" "$here"/source/policy/*.c \
+	-ltalloc -lcmocka
+clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_contexts" \
+	"$here/tests/fuzz/fuzz_contexts.c" "$here"/source/policy/*.c -ltalloc
 clang "${flags[@]}" -fsanitize=fuzzer -o "$out/fuzz_rule_fields" \
 	"$here/tests/fuzz/fuzz_rule_fields.c" -I"$here/tests/unit" \
 	"$here"/source/policy/*.c -ltalloc

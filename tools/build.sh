@@ -7,7 +7,7 @@ set -euo pipefail
 export PATH="/usr/bin:/usr/sbin:/bin:/sbin:$PATH"
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-targets="${1:-vfs_ipcguard,ipcguardd,ipcguardd_asan,ipcguard,ipcguard_test_policy,ipcguard_test_rules}"
+targets="${1:-vfs_ipcguard,ipcguardd,ipcguardd_asan,ipcguard,ipcguard_test_policy,ipcguard_test_rules,ipcguard_test_contexts}"
 tree=$("$here/tools/prepare-samba-tree.sh" | tail -n 1)
 [ -d "$tree" ] || { echo "build: no prepared Samba tree" >&2; exit 1; }
 
@@ -38,5 +38,7 @@ case ",$targets," in *,ipcguard_test_policy,*)
 	copy ipcguard_test_policy test_policy ;; esac
 case ",$targets," in *,ipcguard_test_rules,*)
 	copy ipcguard_test_rules test_rules ;; esac
+case ",$targets," in *,ipcguard_test_contexts,*)
+	copy ipcguard_test_contexts test_contexts ;; esac
 echo "$IPCGUARD_BUILD_ID" > "$out/BUILD_ID"
 echo "build: results in $out (build id $IPCGUARD_BUILD_ID)"

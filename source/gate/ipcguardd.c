@@ -59,6 +59,7 @@
 #include "smbd/proto.h"
 
 #include "ipcguard_policy.h"
+#include "ipcguard_contexts.h"
 #include "ipcguard_session.h"
 #include "ipcguard_gate_probe.h"
 #include "ipcguard_smbconf.h"
@@ -82,12 +83,19 @@ static const char *baseline_pipes[] = {
 
 struct ipcguardd;
 
+/* The file a listening socket was bound to: see gate_check_sockets(). */
+struct unix_socket_id {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct ipcguardd_listener {
 	struct ipcguardd_listener *prev, *next;
 	struct ipcguardd *gate;
 	char *name;
 	int fd;
 	struct tevent_fd *fde;
+	struct unix_socket_id bound;	/* what fd was bound to */
 	uint64_t num_allowed;
 	uint64_t num_refused;
 };
@@ -124,20 +132,17 @@ struct ipcguardd_conn {
 	struct tevent_queue *client_queue;
 	struct relay_direction upstream;	/* client -> RPC server */
 	struct relay_direction downstream;	/* RPC server -> client */
-	/* Presentation contexts forwarded in binds and alter contexts. */
-	struct bound_context *contexts;
-	size_t num_contexts;
+	/* Presentation contexts as the RPC server bound them. */
+	struct ipcguard_contexts *contexts;
+	/* No client PDU is read while a bind or alter context waits for
+	 * the server's answer: a request must be judged on what it bound. */
+	bool upstream_paused;
 	/* The request being relayed or refused, fragment by fragment. */
 	bool in_call;
 	bool refusing_call;
 	uint32_t call_id;
 	uint16_t call_context_id;
 	uint16_t call_opnum;
-};
-
-struct bound_context {
-	uint16_t id;
-	struct ipcguard_syntax syntax;
 };
 
 /* What each database rule did since the gate started. */
@@ -159,6 +164,7 @@ struct ipcguardd {
 	struct ipcguardd_conn *conns;
 	int control_fd;
 	struct tevent_fd *control_fde;
+	struct unix_socket_id control_bound;
 	uint64_t num_open;
 	uint64_t num_allowed;
 	uint64_t num_refused;
@@ -171,6 +177,7 @@ struct ipcguardd {
 
 static void conn_done(struct ipcguardd_conn *conn, const char *why);
 static void gate_check_dirs(struct ipcguardd *gate);
+static void gate_check_sockets(struct ipcguardd *gate);
 
 /*
  * Load the policy from the current smb.conf and rule database.  On start
@@ -435,42 +442,6 @@ static void refuse_got_pdu(struct tevent_req *subreq)
 
 /* ---- judging RPC traffic ----------------------------------------------- */
 
-static struct bound_context *find_context(struct ipcguardd_conn *conn,
-					  uint16_t id)
-{
-	size_t i;
-
-	for (i = 0; i < conn->num_contexts; i++) {
-		if (conn->contexts[i].id == id) {
-			return &conn->contexts[i];
-		}
-	}
-	return NULL;
-}
-
-static bool remember_context(struct ipcguardd_conn *conn, uint16_t id,
-			     const struct ipcguard_syntax *syntax)
-{
-	struct bound_context *c = find_context(conn, id);
-
-	if (c == NULL) {
-		/* More than 256 contexts is no client we serve. */
-		if (conn->num_contexts >= 256) {
-			return false;
-		}
-		c = talloc_realloc(conn, conn->contexts, struct bound_context,
-				   conn->num_contexts + 1);
-		if (c == NULL) {
-			return false;
-		}
-		conn->contexts = c;
-		c = &conn->contexts[conn->num_contexts++];
-		c->id = id;
-	}
-	c->syntax = *syntax;
-	return true;
-}
-
 static void log_rpc_refusal(struct ipcguardd_conn *conn,
 			    const struct ipcguard_request *request,
 			    const struct ipcguard_decision *decision)
@@ -499,10 +470,15 @@ static void log_rpc_refusal(struct ipcguardd_conn *conn,
 	TALLOC_FREE(iface);
 }
 
-/* Every context of a bind or alter context must be allowed. */
-static bool judge_bind(struct ipcguardd_conn *conn,
+/*
+ * Every context of a bind or alter context must be allowed, and the offer
+ * must be one the server's answer can be matched against.
+ */
+static bool judge_bind(struct ipcguardd_conn *conn, uint32_t call_id,
 		       const struct dcerpc_bind *bind)
 {
+	struct ipcguard_context_item items[UINT8_MAX];
+	const char *why = NULL;
 	uint8_t i;
 
 	for (i = 0; i < bind->num_contexts; i++) {
@@ -520,14 +496,19 @@ static bool judge_bind(struct ipcguardd_conn *conn,
 		}
 	}
 	for (i = 0; i < bind->num_contexts; i++) {
-		struct ipcguard_syntax syntax;
-
+		items[i].id = bind->ctx_list[i].context_id;
 		ipcguard_syntax_from_ndr(&bind->ctx_list[i].abstract_syntax,
-					 &syntax);
-		if (!remember_context(conn, bind->ctx_list[i].context_id,
-				      &syntax)) {
-			return false;
-		}
+					 &items[i].syntax);
+	}
+	if (!ipcguard_contexts_offer(conn->contexts, call_id, items,
+				     bind->num_contexts, &why)) {
+		conn->gate->num_rpc_refused++;
+		DBG_WARNING("ipcguardd: refused a bind or alter context on "
+			    "pipe '%s' of %s session (user '%s', client %s): "
+			    "%s\n", conn->pipe,
+			    ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client, why);
+		return false;
 	}
 	return true;
 }
@@ -540,18 +521,26 @@ static bool judge_bind(struct ipcguardd_conn *conn,
 static bool judge_request(struct ipcguardd_conn *conn,
 			  const struct dcerpc_request *req)
 {
-	struct bound_context *c = find_context(conn, req->context_id);
+	const struct ipcguard_syntax *bound = ipcguard_contexts_find(
+		conn->contexts, req->context_id);
 	struct ipcguard_request request = {
 		.stage = IPCGUARD_STAGE_BIND,
 		.opnum = req->opnum,
 	};
 	struct ipcguard_decision decision = { 0 };
 
-	if (c == NULL) {
-		/* Not bound through us: the server would fault it too. */
+	if (bound == NULL) {
+		/* Not bound by the server: it would fault it too. */
+		DBG_WARNING("ipcguardd: refused call opnum %u on context %u, "
+			    "which the RPC server never bound, on pipe '%s' "
+			    "of %s session (user '%s', client %s)\n",
+			    (unsigned)req->opnum, (unsigned)req->context_id,
+			    conn->pipe, ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client);
+		conn->gate->num_rpc_refused++;
 		return false;
 	}
-	request.syntax = c->syntax;
+	request.syntax = *bound;
 	conn_decide(conn, &request, &decision);
 	if (decision.verdict == IPCGUARD_ALLOW) {
 		request.stage = IPCGUARD_STAGE_REQUEST;
@@ -575,11 +564,11 @@ static enum pdu_fate judge_pdu(struct ipcguardd_conn *conn,
 
 	switch (pkt->ptype) {
 	case DCERPC_PKT_BIND:
-		return judge_bind(conn, &pkt->u.bind) ? PDU_FORWARD :
-			PDU_FAULT;
+		return judge_bind(conn, pkt->call_id, &pkt->u.bind) ?
+			PDU_FORWARD : PDU_FAULT;
 	case DCERPC_PKT_ALTER:
-		return judge_bind(conn, &pkt->u.alter) ? PDU_FORWARD :
-			PDU_FAULT;
+		return judge_bind(conn, pkt->call_id, &pkt->u.alter) ?
+			PDU_FORWARD : PDU_FAULT;
 	case DCERPC_PKT_REQUEST:
 		break;
 	default:
@@ -608,6 +597,59 @@ static enum pdu_fate judge_pdu(struct ipcguardd_conn *conn,
 		return PDU_FORWARD;
 	}
 	return last ? PDU_FAULT : PDU_DROP;
+}
+
+/*
+ * What the RPC server answered to a bind or alter context is what it
+ * bound.  Returns false if the answer does not fit what the gate
+ * forwarded: the pipe must end.  *answered says the offer is settled.
+ */
+static bool learn_answer(struct ipcguardd_conn *conn,
+			 const struct ncacn_packet *pkt, bool *answered)
+{
+	const struct dcerpc_bind_ack *ack = NULL;
+	bool accepted[IPCGUARD_MAX_CONTEXTS];
+	const char *why = NULL;
+	uint8_t i;
+
+	*answered = false;
+	switch (pkt->ptype) {
+	case DCERPC_PKT_BIND_ACK:
+		ack = &pkt->u.bind_ack;
+		break;
+	case DCERPC_PKT_ALTER_RESP:
+		ack = &pkt->u.alter_resp;
+		break;
+	case DCERPC_PKT_BIND_NAK:
+		*answered = ipcguard_contexts_refused(conn->contexts,
+						      pkt->call_id);
+		why = "the RPC server refused a bind the gate did not "
+		      "forward";
+		break;
+	case DCERPC_PKT_FAULT:
+		/* A fault for another call is not the answer. */
+		*answered = ipcguard_contexts_refused(conn->contexts,
+						      pkt->call_id);
+		return true;
+	default:
+		return true;
+	}
+	if (ack != NULL) {
+		for (i = 0; i < ack->num_results; i++) {
+			accepted[i] = ack->ctx_list[i].result ==
+				DCERPC_BIND_ACK_RESULT_ACCEPTANCE;
+		}
+		*answered = ipcguard_contexts_answer(conn->contexts,
+						     pkt->call_id, accepted,
+						     ack->num_results, &why);
+	}
+	if (!*answered) {
+		DBG_WARNING("ipcguardd: pipe '%s' of %s session (user '%s', "
+			    "client %s): %s; closing\n", conn->pipe,
+			    ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client, why);
+	}
+	return *answered;
 }
 
 /* ---- relaying ---------------------------------------------------------- */
@@ -661,6 +703,7 @@ static void relay_got_pdu(struct tevent_req *subreq)
 	enum pdu_fate fate = PDU_FORWARD;
 	uint32_t call_id = 0;
 	uint16_t context_id = 0;
+	bool answered = false;
 	NTSTATUS status;
 
 	status = dcerpc_read_ncacn_packet_recv(subreq, conn, &pkt,
@@ -678,8 +721,16 @@ static void relay_got_pdu(struct tevent_req *subreq)
 		call_id = pkt->call_id;
 		context_id = pkt->ptype == DCERPC_PKT_REQUEST ?
 			pkt->u.request.context_id : 0;
+	} else if (!learn_answer(conn, pkt, &answered)) {
+		TALLOC_FREE(pkt);
+		conn_done(conn, "bind answer does not fit the bind");
+		return;
 	}
 	TALLOC_FREE(pkt);
+	if (answered && conn->upstream_paused) {
+		conn->upstream_paused = false;
+		relay_read(&conn->upstream);
+	}
 	switch (fate) {
 	case PDU_FORWARD:
 		break;
@@ -735,6 +786,12 @@ static void relay_written(struct tevent_req *subreq)
 	data_blob_free(&dir->pdu);
 	if (ret == -1) {
 		conn_done(dir->conn, strerror(err));
+		return;
+	}
+	if (dir == &dir->conn->upstream &&
+	    ipcguard_contexts_pending(dir->conn->contexts)) {
+		/* learn_answer() resumes once the server has answered. */
+		dir->conn->upstream_paused = true;
 		return;
 	}
 	relay_read(dir);
@@ -901,7 +958,8 @@ static void conn_handshake_done(struct tevent_req *subreq)
 		conn->have_address = true;
 	}
 	conn->client_queue = tevent_queue_create(conn, "ipcguardd client");
-	if (conn->client_queue == NULL) {
+	conn->contexts = ipcguard_contexts_new(conn);
+	if (conn->client_queue == NULL || conn->contexts == NULL) {
 		conn_done(conn, "out of memory");
 		return;
 	}
@@ -1073,8 +1131,11 @@ static bool gate_has_listener(struct ipcguardd *gate, const char *name)
  */
 static bool rebind_unix(TALLOC_CTX *fde_owner, struct tevent_context *ev,
 			const char *path, int *fd, struct tevent_fd **fde,
+			struct unix_socket_id *bound,
 			tevent_fd_handler_t handler, void *private_data)
 {
+	struct stat st;
+
 	TALLOC_FREE(*fde);
 	if (*fd != -1) {
 		close(*fd);
@@ -1084,6 +1145,12 @@ static bool rebind_unix(TALLOC_CTX *fde_owner, struct tevent_context *ev,
 		DBG_ERR("ipcguardd: cannot listen on %s: %s\n", path,
 			strerror(errno));
 		return false;
+	}
+	*bound = (struct unix_socket_id) { 0 };
+	if (lstat(path, &st) == 0) {
+		*bound = (struct unix_socket_id) {
+			.dev = st.st_dev, .ino = st.st_ino,
+		};
 	}
 	*fde = tevent_add_fd(ev, fde_owner, *fd, TEVENT_FD_READ, handler,
 			     private_data);
@@ -1098,7 +1165,7 @@ static bool listener_bind(struct ipcguardd_listener *l)
 	if (path == NULL) {
 		return false;
 	}
-	ok = rebind_unix(l, l->gate->ev, path, &l->fd, &l->fde,
+	ok = rebind_unix(l, l->gate->ev, path, &l->fd, &l->fde, &l->bound,
 			 listener_accept, l);
 	TALLOC_FREE(path);
 	return ok;
@@ -1171,6 +1238,7 @@ static void gate_rescan_timer(struct tevent_context *ev,
 						       struct ipcguardd);
 
 	gate_check_dirs(gate);
+	gate_check_sockets(gate);
 	gate_rescan(gate);
 	if (gate->heap_trim_due && gate->num_open == 0) {
 		/*
@@ -1300,6 +1368,40 @@ static void gate_reload(struct messaging_context *msg, void *private_data,
 
 /* ---- main -------------------------------------------------------------- */
 
+/*
+ * A second gate must leave the first one's sockets alone: binding them
+ * would take every pipe open away from it.  Both the pid file (same
+ * smb.conf) and the control socket (another smb.conf with the same gate
+ * directory) are asked; stderr too, since the log may be elsewhere.
+ */
+static bool gate_already_running(struct ipcguardd *gate)
+{
+	const char *problem = NULL;
+	pid_t pid;
+	int fd;
+
+	pid = pidfile_pid(lp_pid_directory(), "ipcguardd");
+	if (pid > 0) {
+		fprintf(stderr, "ipcguardd: another ipcguardd (pid %d) is "
+			"already running with pid directory %s; exiting\n",
+			(int)pid, lp_pid_directory());
+		DBG_ERR("ipcguardd: another ipcguardd (pid %d) is already "
+			"running with pid directory %s; exiting\n", (int)pid,
+			lp_pid_directory());
+		return true;
+	}
+	fd = ipcguard_gate_connect(gate, &problem);
+	if (fd != -1) {
+		close(fd);
+		fprintf(stderr, "ipcguardd: another ipcguardd already answers "
+			"in %s; exiting\n", gate->gate_dir);
+		DBG_ERR("ipcguardd: another ipcguardd already answers in %s; "
+			"exiting\n", gate->gate_dir);
+		return true;
+	}
+	return false;
+}
+
 static bool control_bind(struct ipcguardd *gate)
 {
 	char *control = talloc_asprintf(gate, "%s/%s", gate->gate_dir,
@@ -1310,7 +1412,8 @@ static bool control_bind(struct ipcguardd *gate)
 		return false;
 	}
 	ok = rebind_unix(gate, gate->ev, control, &gate->control_fd,
-			 &gate->control_fde, control_accept, gate);
+			 &gate->control_fde, &gate->control_bound,
+			 control_accept, gate);
 	TALLOC_FREE(control);
 	return ok;
 }
@@ -1370,6 +1473,44 @@ static void gate_check_dirs(struct ipcguardd *gate)
 		DBG_ERR("ipcguardd: %s is safe again\n", gate->np_dir);
 	}
 	gate->np_dir_unsafe = !safe;
+}
+
+/*
+ * Whether path still is the socket this gate bound.  Another process
+ * that unlinks and binds it (a second gate, an admin's tool) would
+ * otherwise take every pipe open away from us without a word.
+ */
+static bool socket_still_ours(const char *path,
+			      const struct unix_socket_id *bound)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	       st.st_dev == bound->dev && st.st_ino == bound->ino;
+}
+
+static void gate_check_sockets(struct ipcguardd *gate)
+{
+	struct ipcguardd_listener *l = NULL;
+	char *path = NULL;
+
+	path = talloc_asprintf(gate, "%s/%s", gate->gate_dir,
+			       IPCGUARD_GATE_CONTROL_SOCKET);
+	if (path != NULL && !socket_still_ours(path, &gate->control_bound)) {
+		DBG_ERR("ipcguardd: %s is no longer this gate's socket; "
+			"binding it again\n", path);
+		(void)control_bind(gate);
+	}
+	for (l = gate->listeners; path != NULL && l != NULL; l = l->next) {
+		TALLOC_FREE(path);
+		path = talloc_asprintf(gate, "%s/%s", gate->np_dir, l->name);
+		if (path != NULL && !socket_still_ours(path, &l->bound)) {
+			DBG_ERR("ipcguardd: %s is no longer this gate's "
+				"socket; binding it again\n", path);
+			(void)listener_bind(l);
+		}
+	}
+	TALLOC_FREE(path);
 }
 
 static bool gate_setup_sockets(struct ipcguardd *gate)
@@ -1467,6 +1608,10 @@ int main(int argc, const char *argv[])
 	    gate->upstream_np_dir == NULL) {
 		exit(ENOMEM);
 	}
+	/* Before the option below sends our own probes elsewhere. */
+	if (gate_already_running(gate)) {
+		exit(1);
+	}
 	/*
 	 * Our own connections to the RPC servers must go straight to
 	 * samba-dcerpcd.  A command-line setting survives reloads.
@@ -1506,12 +1651,14 @@ int main(int argc, const char *argv[])
 		"%s\n", IPCGUARD_VERSION, IPCGUARD_BUILD_ID,
 		samba_version_string(), gate->np_dir);
 
+	/* Before any socket is touched: exits if another gate holds it. */
+	pidfile_create(lp_pid_directory(), "ipcguardd");
+
 	gate_load_policy(gate, false);
 
 	if (!gate_setup_sockets(gate)) {
 		exit_daemon("ipcguardd: cannot set up its sockets", EIO);
 	}
-	pidfile_create(lp_pid_directory(), "ipcguardd");
 
 	ret = server_id_db_add(messaging_names_db(gate->msg), "ipcguardd");
 	if (ret != 0) {

@@ -129,21 +129,20 @@ def module_overlay(instance_dir):
     smbd 4.17 loads VFS modules only from MODULESDIR/vfs (an absolute path
     in "vfs objects" is refused), and the tests must never change what is
     installed on the machine.  So smbd runs in a private mount namespace in
-    which an overlay puts build/ipcguard.so on top of MODULESDIR/vfs; the
+    which an overlay puts build/ipcguard.so on top of MODULESDIR; the
     samba-dcerpcd it starts inherits the namespace.  With
     IPCGUARD_INSTALLED=1 smbd sees the installed module, as it is."""
-    dst = os.path.join(modules_dir(), 'vfs')
+    dst = modules_dir()
     if INSTALLED:
-        if not os.path.exists(os.path.join(dst, 'ipcguard.so')):
-            raise RuntimeError('%s/ipcguard.so is not installed' % dst)
+        if not os.path.exists(os.path.join(dst, 'vfs', 'ipcguard.so')):
+            raise RuntimeError('%s/vfs/ipcguard.so is not installed' % dst)
         return []
-    layer = os.path.join(instance_dir, 'modules', 'vfs')
-    os.makedirs(layer, exist_ok=True)
-    shutil.copyfile(os.path.join(BUILD, 'ipcguard.so'),
-                    os.path.join(layer, 'ipcguard.so'))
-    os.chmod(os.path.join(layer, 'ipcguard.so'), 0o644)
-    if not os.path.isdir(dst):
-        raise RuntimeError('%s does not exist: is samba installed?' % dst)
+    # The whole MODULESDIR: vfs/ itself exists only with samba-vfs-modules.
+    layer = os.path.join(instance_dir, 'modules')
+    os.makedirs(os.path.join(layer, 'vfs'), exist_ok=True)
+    module = os.path.join(layer, 'vfs', 'ipcguard.so')
+    shutil.copyfile(os.path.join(BUILD, 'ipcguard.so'), module)
+    os.chmod(module, 0o644)
     # unshare execs sh, sh execs smbd: the pid the harness holds is smbd's.
     return ['unshare', '--mount', '--propagation', 'private', '--',
             'sh', '-c', 'mount -t overlay ipcguard-test -o lowerdir="$1" '
@@ -284,9 +283,14 @@ class Server:
         subprocess.run(['smbpasswd', '-c', self.conf, '-s', '-a', TEST_USER],
                        input='%s\n%s\n' % (TEST_PASSWORD, TEST_PASSWORD),
                        text=True, check=True, capture_output=True)
-        if self.use_gate:
-            self.start_gate()
-        self.start_smbd()
+        try:
+            if self.use_gate:
+                self.start_gate()
+            self.start_smbd()
+        except BaseException:
+            # A half-started instance leaves nothing running behind it.
+            self.stop()
+            raise
         return self
 
     def restart_smbd(self):

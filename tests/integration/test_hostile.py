@@ -6,8 +6,10 @@ import re
 import shutil
 import socket
 import struct
+import subprocess
 import time
 
+import harness
 from harness import Server
 from test_gate import got_through, gate_refused
 from test_tool import tool
@@ -115,3 +117,69 @@ def test_socket_directory_with_wrong_permissions_refuses_anonymous():
                 s, r'ipcguardd: .*/np is safe again') == n)
             assert _wait(lambda: got_through(
                 s.rpcclient('anonymous', 'lsaquery'), 'lsarpc'))
+
+
+def _second_gate(conf):
+    env = harness.sanitizer_env() if harness.SANITIZED_GATE else None
+    return subprocess.run([harness.GATE, '--foreground', '--no-process-group',
+                           '--debug-stdout', '-s', conf],
+                          capture_output=True, text=True, timeout=60,
+                          env=env)
+
+
+def test_a_second_gate_leaves_the_first_alone():
+    """Issue 11, item 4: a second ipcguardd, on the same smb.conf or on
+    another one with the same gate directory, says why and exits without
+    touching the running gate's sockets."""
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        sockets = {}
+        for name in ('ipcguardd.sock', 'np/lsarpc', 'np/srvsvc'):
+            sockets[name] = os.stat(os.path.join(s.gate_dir, name)).st_ino
+        r = _second_gate(s.conf)
+        assert r.returncode == 1, r
+        assert re.search(r'another ipcguardd \(pid %d\) is already running'
+                         % s.gate_proc.pid, r.stdout + r.stderr), r
+        # Another smb.conf (own pid directory), the same gate directory.
+        other = os.path.join(s.dir, 'other.conf')
+        os.makedirs(os.path.join(s.dir, 'pid2'))
+        with open(s.conf) as f, open(other, 'w') as g:
+            g.write(f.read().replace('pid directory = %s/pid' % s.dir,
+                                     'pid directory = %s/pid2' % s.dir))
+        r = _second_gate(other)
+        assert r.returncode == 1, r
+        assert 'another ipcguardd already answers in %s' % s.gate_dir in \
+            r.stdout + r.stderr, r
+        for name, ino in sockets.items():
+            assert os.stat(os.path.join(s.gate_dir, name)).st_ino == ino
+        assert got_through(s.rpcclient('anonymous', 'lsaquery'), 'lsarpc')
+        assert gate_refused(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        assert got_through(s.rpcclient('user', 'srvinfo'), 'srvsvc')
+
+
+def test_sockets_taken_over_are_bound_again():
+    """Someone else binds the gate's sockets: the gate notices within a
+    second or two, binds them again and serves as before."""
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        squatters = []
+        for name in ('np/lsarpc', 'np/srvsvc', 'ipcguardd.sock'):
+            path = os.path.join(s.gate_dir, name)
+            os.unlink(path)
+            sq = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sq.bind(path)
+            sq.listen(1)
+            squatters.append(sq)
+        try:
+            for name in ('lsarpc', 'srvsvc'):
+                s.wait_log(r'ipcguardd: \S+/np/%s is no longer this '
+                           r"gate's socket; binding it again" % name)
+            s.wait_log(r"ipcguardd: \S+/ipcguardd.sock is no longer this "
+                       r"gate's socket; binding it again")
+            assert got_through(s.rpcclient('anonymous', 'lsaquery'),
+                               'lsarpc')
+            assert gate_refused(s.rpcclient('anonymous', 'srvinfo'),
+                                'srvsvc')
+            rc, out = tool(s, 'status')
+            assert rc == 0 and 'pid=%d' % s.gate_proc.pid in out, out
+        finally:
+            for sq in squatters:
+                sq.close()

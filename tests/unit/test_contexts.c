@@ -1,0 +1,164 @@
+/*
+ * Unit tests for the gate's view of a pipe's presentation contexts
+ * (source/policy/ipcguard_contexts.c): a context id means what the RPC
+ * server bound it to, never what a client asked for.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ipcguard_contexts.h"
+
+static struct ipcguard_context_item item(uint16_t id, uint8_t iface)
+{
+	struct ipcguard_context_item i = { .id = id };
+
+	i.syntax.uuid[0] = iface;
+	i.syntax.major = 3;
+	return i;
+}
+
+static void assert_bound(struct ipcguard_contexts *c, uint16_t id,
+			 uint8_t iface)
+{
+	const struct ipcguard_syntax *s = ipcguard_contexts_find(c, id);
+
+	assert_non_null(s);
+	assert_int_equal(s->uuid[0], iface);
+}
+
+/* The attack of issue 11: alter context reusing id 0, server rejects. */
+static void test_rejected_reuse_keeps_the_server_binding(void **state)
+{
+	struct ipcguard_contexts *c = ipcguard_contexts_new(NULL);
+	struct ipcguard_context_item srvsvc = item(0, 1);
+	struct ipcguard_context_item other = item(0, 2);
+	bool yes = true, no = false;
+	const char *why = NULL;
+
+	assert_true(ipcguard_contexts_offer(c, 1, &srvsvc, 1, &why));
+	assert_null(ipcguard_contexts_find(c, 0));	/* not yet answered */
+	assert_true(ipcguard_contexts_answer(c, 1, &yes, 1, &why));
+	assert_bound(c, 0, 1);
+	/* Another interface on a bound id is refused before the server. */
+	assert_false(ipcguard_contexts_offer(c, 2, &other, 1, &why));
+	assert_non_null(strstr(why, "already bound"));
+	assert_false(ipcguard_contexts_pending(c));
+	/* The same interface again (an alter context for auth) may go. */
+	assert_true(ipcguard_contexts_offer(c, 3, &srvsvc, 1, &why));
+	assert_true(ipcguard_contexts_answer(c, 3, &no, 1, &why));
+	assert_bound(c, 0, 1);
+	talloc_free(c);
+}
+
+static void test_duplicate_ids_in_one_offer(void **state)
+{
+	struct ipcguard_contexts *c = ipcguard_contexts_new(NULL);
+	struct ipcguard_context_item two[2] = { item(5, 1), item(5, 2) };
+	const char *why = NULL;
+
+	assert_false(ipcguard_contexts_offer(c, 1, two, 2, &why));
+	assert_non_null(strstr(why, "twice"));
+	assert_false(ipcguard_contexts_pending(c));
+	talloc_free(c);
+}
+
+/* Only what the server accepted is bound; rejected items are not. */
+static void test_only_accepted_items_are_learnt(void **state)
+{
+	struct ipcguard_contexts *c = ipcguard_contexts_new(NULL);
+	struct ipcguard_context_item three[3] = {
+		item(0, 1), item(1, 2), item(2, 3),
+	};
+	bool results[3] = { false, true, false };
+	const char *why = NULL;
+
+	assert_true(ipcguard_contexts_offer(c, 7, three, 3, &why));
+	assert_true(ipcguard_contexts_answer(c, 7, results, 3, &why));
+	assert_null(ipcguard_contexts_find(c, 0));
+	assert_bound(c, 1, 2);
+	assert_null(ipcguard_contexts_find(c, 2));
+	assert_null(ipcguard_contexts_find(c, 9));
+	talloc_free(c);
+}
+
+static void test_answers_must_fit_the_offer(void **state)
+{
+	struct ipcguard_contexts *c = ipcguard_contexts_new(NULL);
+	struct ipcguard_context_item one = item(0, 1);
+	bool results[2] = { true, true };
+	const char *why = NULL;
+
+	/* Nothing offered: an acknowledgement is out of place. */
+	assert_false(ipcguard_contexts_answer(c, 1, results, 1, &why));
+	assert_true(ipcguard_contexts_offer(c, 1, &one, 1, &why));
+	/* A second offer before the answer is refused. */
+	assert_false(ipcguard_contexts_offer(c, 2, &one, 1, &why));
+	/* An answer for another call, or with more results, does not fit. */
+	assert_false(ipcguard_contexts_answer(c, 2, results, 1, &why));
+	assert_true(ipcguard_contexts_pending(c));
+	assert_false(ipcguard_contexts_answer(c, 1, results, 2, &why));
+	assert_null(ipcguard_contexts_find(c, 0));
+	talloc_free(c);
+}
+
+static void test_refusals_settle_the_offer(void **state)
+{
+	struct ipcguard_contexts *c = ipcguard_contexts_new(NULL);
+	struct ipcguard_context_item one = item(4, 1);
+	bool yes = true;
+	const char *why = NULL;
+
+	assert_true(ipcguard_contexts_offer(c, 10, &one, 1, &why));
+	/* A fault for another call is not the answer. */
+	assert_false(ipcguard_contexts_refused(c, 9));
+	assert_true(ipcguard_contexts_pending(c));
+	assert_true(ipcguard_contexts_refused(c, 10));
+	assert_false(ipcguard_contexts_pending(c));
+	assert_null(ipcguard_contexts_find(c, 4));
+	/* A late acknowledgement of the refused offer does not bind. */
+	assert_false(ipcguard_contexts_answer(c, 10, &yes, 1, &why));
+	assert_null(ipcguard_contexts_find(c, 4));
+	talloc_free(c);
+}
+
+static void test_context_limit(void **state)
+{
+	struct ipcguard_contexts *c = ipcguard_contexts_new(NULL);
+	const char *why = NULL;
+	bool yes = true;
+	unsigned i;
+
+	for (i = 0; i < IPCGUARD_MAX_CONTEXTS; i++) {
+		struct ipcguard_context_item it = item(i, 1);
+
+		assert_true(ipcguard_contexts_offer(c, i, &it, 1, &why));
+		assert_true(ipcguard_contexts_answer(c, i, &yes, 1, &why));
+	}
+	{
+		struct ipcguard_context_item it = item(i, 1);
+
+		assert_true(ipcguard_contexts_offer(c, i, &it, 1, &why));
+		assert_false(ipcguard_contexts_answer(c, i, &yes, 1, &why));
+		assert_null(ipcguard_contexts_find(c, i));
+	}
+	talloc_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rejected_reuse_keeps_the_server_binding),
+		cmocka_unit_test(test_duplicate_ids_in_one_offer),
+		cmocka_unit_test(test_only_accepted_items_are_learnt),
+		cmocka_unit_test(test_answers_must_fit_the_offer),
+		cmocka_unit_test(test_refusals_settle_the_offer),
+		cmocka_unit_test(test_context_limit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
