@@ -86,6 +86,10 @@ fuzz:
 		cp tests/fuzz/corpus-pipe-name/* build/fuzz-corpus-pipe-name/
 	./build/sanitized/fuzz_pipe_name -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=256 build/fuzz-corpus-pipe-name
+	mkdir -p build/fuzz-corpus-contexts && \
+		cp tests/fuzz/corpus-contexts/* build/fuzz-corpus-contexts/
+	./build/sanitized/fuzz_contexts -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=4096 build/fuzz-corpus-contexts
 
 # The gate's integration tests with ipcguardd under valgrind; logs in
 # build/valgrind/.  Fails on any valgrind error or definite leak.
