@@ -22,6 +22,7 @@ def build(bld):
     # Source lists shared by the normal targets and the sanitized gate.
     policy_source = '''source/policy/ipcguard_policy.c
                        source/policy/ipcguard_contexts.c
+                       source/policy/ipcguard_network_access.c
                        source/policy/ipcguard_rule.c'''
     policy_deps = 'talloc'
     common_source = '''source/common/ipcguard_session.c

@@ -64,6 +64,28 @@ const struct ipcguard_option_info ipcguard_options[] = {
 			       "anonymous rules",
 	},
 	{
+		.name = IPCGUARD_OPT_ANONYMOUS_NAME_TRANSLATION,
+		.default_value = "no",
+		.description = "whether anonymous sessions may translate SIDs "
+			       "to names and names to SIDs; \"names only\" "
+			       "refuses SIDs to names, RID cycling (Windows: "
+			       "LSAAnonymousNameLookup)",
+	},
+	{
+		.name = IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM,
+		.default_value = "yes",
+		.description = "refuse anonymous SAMR calls that enumerate or "
+			       "look up accounts (Windows: "
+			       "RestrictAnonymousSAM)",
+	},
+	{
+		.name = IPCGUARD_OPT_RESTRICT_ANONYMOUS,
+		.default_value = "no",
+		.description = "also refuse anonymous enumeration of shares, "
+			       "sessions and open files (Windows: "
+			       "RestrictAnonymous)",
+	},
+	{
 		.name = IPCGUARD_OPT_AUDIT_ALLOWED,
 		.default_value = "no",
 		.description = "whether allowed requests are audited as JSON "
@@ -402,6 +424,35 @@ static void load_list(struct ipcguard_policy *policy,
 	ipcguard_policy_add_error(policy, error);
 }
 
+static void load_network_access(struct ipcguard_policy *policy,
+				ipcguard_option_getter getter,
+				void *private_data)
+{
+	struct ipcguard_network_access *na = &policy->network_access;
+	const char *option = IPCGUARD_OPT_ANONYMOUS_NAME_TRANSLATION;
+	char *error = NULL;
+
+	/* Windows' defaults until proven otherwise. */
+	na->anonymous_translation = IPCGUARD_TRANSLATE_NONE;
+	na->restrict_anonymous_sam = true;
+	na->restrict_anonymous = false;
+	if (!ipcguard_parse_name_translation(
+		    policy, option, get_option(getter, private_data, option),
+		    &na->anonymous_translation, &error)) {
+		ipcguard_policy_add_error(policy, error);
+	}
+	load_bool(policy, getter, private_data,
+		  IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM,
+		  &na->restrict_anonymous_sam);
+	load_bool(policy, getter, private_data,
+		  IPCGUARD_OPT_RESTRICT_ANONYMOUS, &na->restrict_anonymous);
+	if (!ipcguard_network_access_rules(policy, na,
+					   &policy->builtin_rules,
+					   &policy->num_builtin_rules)) {
+		ipcguard_policy_add_error(policy, NULL);
+	}
+}
+
 struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 					     ipcguard_option_getter getter,
 					     void *private_data)
@@ -444,6 +495,7 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 		  &policy->guest_is_anonymous);
 	load_bool(policy, getter, private_data, IPCGUARD_OPT_AUDIT_ALLOWED,
 		  &policy->audit_allowed);
+	load_network_access(policy, getter, private_data);
 	return policy;
 }
 
@@ -814,6 +866,16 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 		    "a rule of the rule database refuses it");
 		d->by_rule = rule;
 		return;
+	}
+	for (i = 0; policy != NULL && i < policy->num_builtin_rules; i++) {
+		const struct ipcguard_rule *rule = policy->builtin_rules[i];
+
+		if (rule_applies(policy, rule, request)) {
+			set(d, IPCGUARD_DENY, rule->name,
+			    "a Windows \"Network access\" option refuses it "
+			    "to anonymous sessions");
+			return;
+		}
 	}
 	if (request->object == IPCGUARD_OBJECT_PIPE &&
 	    request->stage != IPCGUARD_STAGE_OPEN) {

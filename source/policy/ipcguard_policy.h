@@ -30,6 +30,7 @@
 #include <talloc.h>
 
 #include "ipcguard_rule.h"
+#include "ipcguard_network_access.h"
 
 /* What kind of session asks.  Set by the caller from the session's token
  * with Samba's own security_session_user_level(). */
@@ -59,6 +60,10 @@ enum ipcguard_verdict {
 #define IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS "everyone includes anonymous"
 #define IPCGUARD_OPT_GUEST_IS_ANONYMOUS "guest is anonymous"
 #define IPCGUARD_OPT_AUDIT_ALLOWED "audit allowed"
+#define IPCGUARD_OPT_ANONYMOUS_NAME_TRANSLATION \
+	"allow anonymous sid name translation"
+#define IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM "restrict anonymous sam"
+#define IPCGUARD_OPT_RESTRICT_ANONYMOUS "restrict anonymous"
 
 struct ipcguard_option_info {
 	const char *name;
@@ -77,6 +82,11 @@ struct ipcguard_policy {
 	bool everyone_includes_anonymous;
 	bool guest_is_anonymous;
 	bool audit_allowed;	/* JSON audit events for allows too */
+	/* The other "Network access:" options, and the deny rules they
+	 * make, judged after the database's rules. */
+	struct ipcguard_network_access network_access;
+	struct ipcguard_rule **builtin_rules;
+	size_t num_builtin_rules;
 
 	/* Rules from the rule database, in evaluation order (see
 	 * ipcguard_rules_sort()); hooks as they were parsed with. */
@@ -179,9 +189,6 @@ bool ipcguard_parse_labelled_name_list(TALLOC_CTX *mem_ctx,
 bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
 			      const char *value, bool pipes,
 			      const char ***result, char **error);
-
-/* "12345678-1234-abcd-ef00-0123456789ab" into its 16 bytes, text order. */
-bool ipcguard_uuid_parse(const char *text, uint8_t uuid[16]);
 
 /*
  * Add a rule to a policy (taking it over) and keep the rules in

@@ -140,6 +140,9 @@ struct ipcguard_rule *ipcguard_rule_parse(
 	const struct ipcguard_rule_field *fields,
 	const struct ipcguard_rule_hooks *hooks, char **error);
 
+/* "12345678-1234-abcd-ef00-0123456789ab" into its 16 bytes, text order. */
+bool ipcguard_uuid_parse(const char *text, uint8_t uuid[16]);
+
 /* Parse "a.b.c.d", an IPv6 address, or either with "/prefix". */
 bool ipcguard_address_parse(const char *text, struct ipcguard_address *addr,
 			    unsigned *prefix);

@@ -368,6 +368,123 @@ static void test_null_inputs(void **state)
 	assert_true(ipcguard_strip_everyone(NULL, ANON));
 }
 
+/* A request stage call: interface by UUID text, opnum. */
+static const char *call(const struct ipcguard_policy *p,
+			enum ipcguard_session_kind s, const char *uuid,
+			uint16_t opnum)
+{
+	struct ipcguard_request r = {
+		.session = s, .object = PIPE, .name = "lsass",
+		.pipe_gate_ready = true, .stage = IPCGUARD_STAGE_REQUEST,
+		.opnum = opnum,
+	};
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+	assert_true(ipcguard_uuid_parse(uuid, r.syntax.uuid));
+	r.syntax.major = 1;
+	ipcguard_decide(p, &r, &d);
+	assert_non_null(d.reason);
+	return d.verdict == IPCGUARD_ALLOW ? "allow" : d.rule;
+}
+
+#define LSA "12345778-1234-abcd-ef00-0123456789ab"
+#define SAMR "12345778-1234-abcd-ef00-0123456789ac"
+#define SRVSVC "4b324fc8-1670-01d3-1278-5a47bf6ee188"
+
+static void test_network_access_defaults(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const struct opt opts[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc samr srvsvc" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, opts);
+	uint16_t op;
+
+	assert_true(ipcguard_policy_is_valid(p));
+	/* Windows: no anonymous translation either way, on any alias. */
+	for (op = 0; op < 100; op++) {
+		bool lookup = op == 14 || op == 15 || op == 57 || op == 58 ||
+			      op == 68 || op == 76 || op == 77;
+
+		assert_string_equal(call(p, ANON, LSA, op),
+				    lookup ? "lsa-anonymous-name-lookup" :
+				    "allow");
+		assert_string_equal(call(p, GUEST, LSA, op),
+				    lookup ? "lsa-anonymous-name-lookup" :
+				    "allow");
+		assert_string_equal(call(p, USER, LSA, op), "allow");
+	}
+	/* RestrictAnonymousSAM: only connect, domain lookup, close and
+	 * password changes. */
+	for (op = 0; op < 80; op++) {
+		bool ok = op <= 1 || (op >= 5 && op <= 7) ||
+			  (op >= 54 && op <= 57) || (op >= 61 && op <= 64) ||
+			  op == 73;
+
+		assert_string_equal(call(p, ANON, SAMR, op),
+				    ok ? "allow" : "restrict-anonymous-sam");
+		assert_string_equal(call(p, USER, SAMR, op), "allow");
+	}
+	assert_string_equal(call(p, ANON, SAMR, 65535),
+			    "restrict-anonymous-sam");
+	/* RestrictAnonymous is off: shares may be listed. */
+	assert_string_equal(call(p, ANON, SRVSVC, 15), "allow");
+	talloc_free(ctx);
+}
+
+static void test_network_access_settings(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const struct opt names[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc" },
+		{ IPCGUARD_OPT_ANONYMOUS_NAME_TRANSLATION, " Names Only " },
+		{ IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM, "no" },
+		{ IPCGUARD_OPT_RESTRICT_ANONYMOUS, "yes" },
+		{ NULL, NULL },
+	};
+	const struct opt all[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc" },
+		{ IPCGUARD_OPT_ANONYMOUS_NAME_TRANSLATION, "yes" },
+		{ IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM, "no" },
+		{ NULL, NULL },
+	};
+	const struct opt bad[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc" },
+		{ IPCGUARD_OPT_ANONYMOUS_NAME_TRANSLATION, "sometimes" },
+		{ NULL, NULL },
+	};
+	struct ipcguard_policy *p = load(ctx, names);
+
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_string_equal(call(p, ANON, LSA, 14), "allow");
+	assert_string_equal(call(p, ANON, LSA, 77), "allow");
+	assert_string_equal(call(p, ANON, LSA, 15),
+			    "lsa-anonymous-name-lookup");
+	assert_string_equal(call(p, ANON, LSA, 76),
+			    "lsa-anonymous-name-lookup");
+	/* RestrictAnonymous covers SAM accounts whatever the SAM option. */
+	assert_string_equal(call(p, ANON, SAMR, 13), "restrict-anonymous");
+	assert_string_equal(call(p, ANON, SAMR, 0), "allow");
+	assert_string_equal(call(p, ANON, SRVSVC, 15), "restrict-anonymous");
+	assert_string_equal(call(p, ANON, SRVSVC, 36), "restrict-anonymous");
+	assert_string_equal(call(p, ANON, SRVSVC, 21), "allow");
+	assert_string_equal(call(p, USER, SRVSVC, 15), "allow");
+
+	p = load(ctx, all);
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_string_equal(call(p, ANON, LSA, 15), "allow");
+	assert_string_equal(call(p, ANON, SAMR, 13), "allow");
+	assert_string_equal(call(p, ANON, SRVSVC, 15), "allow");
+
+	/* A bad value: invalid policy, the message names the choices. */
+	p = load(ctx, bad);
+	assert_false(ipcguard_policy_is_valid(p));
+	assert_non_null(strstr(p->errors[0], "no, names only, yes"));
+	assert_string_equal(call(p, ANON, LSA, 14), "invalid-policy");
+	talloc_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +500,8 @@ int main(void)
 		cmocka_unit_test(test_bool_words),
 		cmocka_unit_test(test_list_limits),
 		cmocka_unit_test(test_null_inputs),
+		cmocka_unit_test(test_network_access_defaults),
+		cmocka_unit_test(test_network_access_settings),
 	};
 
 	return cmocka_run_group_tests_name("ipcguard_policy", tests, NULL,
