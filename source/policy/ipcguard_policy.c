@@ -600,13 +600,13 @@ static bool opnum_matches(const struct ipcguard_rule *rule, uint16_t opnum)
  * Whether a rule's pipe list reaches the requested pipe, and how.  A rule
  * is about what a pipe name reaches, so that no other name of the same
  * thing gets round it: aliases match at every stage; at binds and
- * requests an interface of a table pipe the rule lists is followed to
- * every other pipe that carries it.  A deny rule follows it to any pipe,
- * so that a table older than the RPC server cannot open a way round; an
- * allow rule only to pipes known to carry it, so that it cannot let an
- * interface through a pipe that should not serve it.  An interface on no
- * listed pipe is not followed: a rule about lsarpc on \netlogon is about
- * \netlogon ("ipcguard check" warns).
+ * requests an interface whose own pipe (IDL endpoint) the rule lists is
+ * followed to every other pipe that carries it.  A deny rule follows it to
+ * any pipe, so that a table older than the RPC server cannot open a way
+ * round; an allow rule only to pipes known to carry it, so that it cannot
+ * let an interface through a pipe that should not serve it.  An interface
+ * whose own pipes the rule does not list is not followed: a rule about
+ * lsarpc on \netlogon is about \netlogon ("ipcguard check" warns).
  */
 static enum ipcguard_pipe_match pipe_matches(
 	const struct ipcguard_rule *rule,

@@ -172,7 +172,7 @@ enum ipcguard_pipe_match {
 	IPCGUARD_PIPE_NO_MATCH = 0,
 	IPCGUARD_PIPE_LISTED,		/* named in the rule, or "*" */
 	IPCGUARD_PIPE_ALIAS,		/* another name of a listed pipe */
-	IPCGUARD_PIPE_CARRIER,		/* carries a listed pipe's interface */
+	IPCGUARD_PIPE_CARRIER,		/* carries an interface of one */
 };
 
 /* Whether pipe is another name of the endpoint listed names (not the same
