@@ -511,6 +511,23 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 		       ipcguard_syntax_name(mem_ctx, &request.syntax),
 		       request.name);
 	}
+	if (request.object == IPCGUARD_OBJECT_PIPE &&
+	    decision.verdict == IPCGUARD_DENY &&
+	    strcmp(decision.rule, "null-session-pipes") == 0) {
+		size_t i;
+
+		for (i = 0; policy->null_session_pipes[i] != NULL; i++) {
+			const char *listed = policy->null_session_pipes[i];
+
+			if (!ipcguard_pipe_is_alias(listed, request.name)) {
+				continue;
+			}
+			printf("note: the anonymous pipe list names %s, another "
+			       "name of \\%s; the list holds exact names, as "
+			       "Windows' NullSessionPipes does\n", listed,
+			       request.name);
+		}
+	}
 	if (decision.audit_rule != NULL) {
 		printf("note: rule %s (audit only) would %s it\n",
 		       decision.audit_rule->name,

@@ -669,6 +669,10 @@ def test_anonymous_lsass_open_follows_the_pipe_list():
         assert 'ACCESS_DENIED' in str(e.value) or refused(e.value), e.value
         s.wait_log(r"refused pipe 'lsass' to anonymous session.*"
                    r"rule null-session-pipes")
+        rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'lsass')
+        assert rc == 1 and 'rule null-session-pipes' in out, out
+        assert 'note: the anonymous pipe list names lsarpc, another name ' \
+            'of \\lsass; the list holds exact names' in out, out
 
 
 def test_lsa_rules_hold_on_netlogon_of_a_classic_dc():
