@@ -13,12 +13,15 @@
 #   own-interfaces       refuse binds and alter contexts to interfaces a pipe
 #                        does not normally carry
 #   anonymous-lsa-names  anonymous callers may only translate names and SIDs
-#                        on lsarpc, nothing else
+#                        through LSA (\lsarpc, \lsass, \netlogon), nothing else
 #   all                  the three together
 #
 # Rules are added to the rule database; apply them with
 #   smbcontrol smbd reload-config; smbcontrol ipcguardd reload-config
 # Set IPCGUARD to the tool's path if it is not on PATH.
+# A rule's pipe names hold on their aliases (lsarpc: lsass; ntsvcs:
+# plugplay), and its interfaces on every pipe that carries them (lsarpc on
+# netlogon): see ipcguard(8), RULES.
 set -eu
 
 IPCGUARD=${IPCGUARD:-ipcguard}
@@ -37,9 +40,11 @@ printer_bug() {
 		'description=printer bug: only administrators may make the spooler call back'
 }
 
-# pipe:interfaces it carries in Samba 4.17
+# pipe:interfaces it carries in Samba 4.17.  The aliases lsass and plugplay
+# get the rules of lsarpc and ntsvcs, and netlogon lsarpc's rule for the
+# LSA it carries on a classic domain controller.
 own_interfaces() {
-	for entry in lsarpc:lsarpc,dssetup lsass:lsarpc,dssetup samr:samr \
+	for entry in lsarpc:lsarpc,dssetup samr:samr \
 	    spoolss:spoolss srvsvc:srvsvc wkssvc:wkssvc winreg:winreg \
 	    netlogon:netlogon epmapper:epmapper svcctl:svcctl \
 	    eventlog:eventlog netdfs:netdfs ntsvcs:ntsvcs \
@@ -58,7 +63,7 @@ own_interfaces() {
 anonymous_lsa_names() {
 	add "$@" rule add anon-lsa-bind action=allow order=300 \
 		session=anonymous pipe=lsarpc interface=lsarpc \
-		'description=anonymous callers bind LSA on lsarpc'
+		'description=anonymous callers bind LSA (lsarpc, lsass, netlogon)'
 	add "$@" rule add anon-lsa-no-other-interface action=deny order=305 \
 		session=anonymous pipe=lsarpc 'interface=*' \
 		'description=and no other interface'
@@ -81,7 +86,7 @@ all)
 	anonymous_lsa_names "$@"
 	;;
 *)
-	sed -n '2,22p' "$0" >&2
+	sed -n '2,24p' "$0" >&2
 	exit 2
 	;;
 esac

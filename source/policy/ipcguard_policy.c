@@ -648,9 +648,62 @@ static bool opnum_matches(const struct ipcguard_rule *rule, uint16_t opnum)
 	return false;
 }
 
+/*
+ * Whether a rule's pipe list reaches the requested pipe, and how.  A rule
+ * is about what a pipe name reaches, so that no other name of the same
+ * thing gets round it: aliases match at every stage; at binds and
+ * requests an interface whose own pipe (IDL endpoint) the rule lists is
+ * followed to every other pipe that carries it.  A deny rule follows it to
+ * any pipe, so that a table older than the RPC server cannot open a way
+ * round; an allow rule only to pipes known to carry it, so that it cannot
+ * let an interface through a pipe that should not serve it.  An interface
+ * whose own pipes the rule does not list is not followed: a rule about
+ * lsarpc on \netlogon is about \netlogon ("ipcguard check" warns).
+ */
+static enum ipcguard_pipe_match pipe_matches(
+	const struct ipcguard_rule *rule,
+	const struct ipcguard_request *request, const char **listed)
+{
+	const char * const *list = rule->pipes;
+	size_t i;
+
+	*listed = NULL;
+	if (list == NULL || request->name == NULL) {
+		return IPCGUARD_PIPE_NO_MATCH;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (strcmp(list[i], "*") == 0 ||
+		    strcasecmp(list[i], request->name) == 0) {
+			*listed = list[i];
+			return IPCGUARD_PIPE_LISTED;
+		}
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (ipcguard_pipe_is_alias(list[i], request->name)) {
+			*listed = list[i];
+			return IPCGUARD_PIPE_ALIAS;
+		}
+	}
+	if (request->stage == IPCGUARD_STAGE_OPEN) {
+		return IPCGUARD_PIPE_NO_MATCH;
+	}
+	if (rule->allow &&
+	    !ipcguard_pipe_carries(request->name, request->syntax.uuid)) {
+		return IPCGUARD_PIPE_NO_MATCH;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (ipcguard_pipe_is_home(list[i], request->syntax.uuid)) {
+			*listed = list[i];
+			return IPCGUARD_PIPE_CARRIER;
+		}
+	}
+	return IPCGUARD_PIPE_NO_MATCH;
+}
+
 /* Which object, stage, interface and operation a rule is about. */
 static bool rule_targets(const struct ipcguard_rule *rule,
-			 const struct ipcguard_request *request)
+			 const struct ipcguard_request *request,
+			 struct ipcguard_decision *how)
 {
 	switch (request->object) {
 	case IPCGUARD_OBJECT_SHARE:
@@ -660,7 +713,8 @@ static bool rule_targets(const struct ipcguard_rule *rule,
 	case IPCGUARD_OBJECT_PIPE:
 		break;
 	}
-	if (!name_matches(rule->pipes, request->name)) {
+	how->pipe_match = pipe_matches(rule, request, &how->pipe_listed);
+	if (how->pipe_match == IPCGUARD_PIPE_NO_MATCH) {
 		return false;
 	}
 	switch (request->stage) {
@@ -686,9 +740,10 @@ static bool rule_targets(const struct ipcguard_rule *rule,
  */
 static bool rule_applies(const struct ipcguard_policy *policy,
 			 const struct ipcguard_rule *rule,
-			 const struct ipcguard_request *request)
+			 const struct ipcguard_request *request,
+			 struct ipcguard_decision *how)
 {
-	if (!rule_targets(rule, request)) {
+	if (!rule_targets(rule, request, how)) {
 		return false;
 	}
 	if (rule->sessions != 0) {
@@ -837,6 +892,8 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 
 	d->by_rule = NULL;
 	d->audit_rule = NULL;
+	d->pipe_match = IPCGUARD_PIPE_NO_MATCH;
+	d->pipe_listed = NULL;
 	if (request == NULL) {
 		set(d, IPCGUARD_DENY, "invalid-request", "no request given");
 		return;
@@ -850,8 +907,9 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 	}
 	for (i = 0; policy != NULL && i < policy->num_rules; i++) {
 		const struct ipcguard_rule *rule = policy->rules[i];
+		struct ipcguard_decision how = { .verdict = IPCGUARD_DENY };
 
-		if (!rule_applies(policy, rule, request)) {
+		if (!rule_applies(policy, rule, request, &how)) {
 			continue;
 		}
 		if (rule->audit_only) {
@@ -865,6 +923,8 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 		    "a rule of the rule database allows it" :
 		    "a rule of the rule database refuses it");
 		d->by_rule = rule;
+		d->pipe_match = how.pipe_match;
+		d->pipe_listed = how.pipe_listed;
 		return;
 	}
 	for (i = 0; policy != NULL && i < policy->num_builtin_rules; i++) {

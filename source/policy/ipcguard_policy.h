@@ -149,6 +149,10 @@ struct ipcguard_decision {
 	const struct ipcguard_rule *by_rule;
 	/* The first audit-only rule that matched and what it would do. */
 	const struct ipcguard_rule *audit_rule;
+	/* How by_rule's pipe list reached the pipe, and the name in it that
+	 * did (the rule's own string); for explain. */
+	enum ipcguard_pipe_match pipe_match;
+	const char *pipe_listed;
 };
 
 /*

@@ -905,3 +905,176 @@ void ipcguard_rules_sort(struct ipcguard_rule **rules, size_t num_rules)
 		qsort(rules, num_rules, sizeof(rules[0]), rule_cmp);
 	}
 }
+
+/*
+ * Pipe names that reach the same RPC interfaces, as Samba 4.17 serves
+ * them.  samba-dcerpcd gives each pipe name its own endpoint with its own
+ * interface list (librpc/rpc/dcesrv_core.c: dcesrv_interface_register()
+ * and find_interface_by_syntax_id()), filled from the endpoint() list of
+ * each interface's IDL; a bind to an interface its pipe does not list is
+ * rejected.  So which names reach an interface is a fixed table, kept here
+ * because a rule that names one of them must hold on all of them: a rule
+ * about \lsarpc that \lsass gets round is no rule.
+ *
+ * Aliases: names whose endpoints list the same interfaces (lsa.idl and
+ * dssetup.idl both name \lsarpc and \lsass; ntsvcs.idl names \ntsvcs and
+ * \plugplay).  On an AD DC \lsass carries drsuapi as well (drsuapi.idl).
+ */
+static const char * const pipe_aliases[][2] = {
+	{ "lsarpc", "lsass" },
+	{ "ntsvcs", "plugplay" },
+};
+
+/*
+ * Interfaces served on more than one endpoint.  "homes" are the pipes of
+ * the interface's IDL endpoint() list; "also" are pipes registered by
+ * hand: source3/rpc_server/lsa/srv_lsa_nt.c
+ * (dcesrv_interface_lsarpc_init_server) puts lsarpc on \netlogon too,
+ * which samba-dcerpcd listens on in the classic domain controller roles
+ * (source3/rpc_server/rpcd_lsad.c), as source4's AD DC does with
+ * "lsa over netlogon = yes".  Every other interface Samba 4.17 serves has
+ * exactly one pipe, or one alias group.
+ */
+static const struct {
+	const char *name;
+	const char *uuid;
+	uint16_t major;
+	const char *homes[3];
+	const char *also[2];
+} pipe_carriers[] = {
+	{ "lsarpc", "12345778-1234-abcd-ef00-0123456789ab", 0,
+	  { "lsarpc", "lsass" }, { "netlogon" } },
+	{ "dssetup", "3919286a-b10c-11d0-9ba8-00c04fd92ef5", 0,
+	  { "lsarpc", "lsass" }, { NULL } },
+	{ "drsuapi", "e3514235-4b06-11d1-ab04-00c04fc2dcd2", 4,
+	  { "lsass", "protected_storage" }, { NULL } },
+	{ "ntsvcs", "8d9f4e40-a03d-11ce-8f69-08003e30051b", 1,
+	  { "ntsvcs", "plugplay" }, { NULL } },
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool in_names(const char * const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n && names[i] != NULL; i++) {
+		if (strcasecmp(names[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ipcguard_pipe_is_alias(const char *listed, const char *pipe)
+{
+	size_t i;
+
+	if (listed == NULL || pipe == NULL || strcasecmp(listed, pipe) == 0) {
+		return false;
+	}
+	for (i = 0; i < ARRAY_LEN(pipe_aliases); i++) {
+		if (in_names(pipe_aliases[i], 2, listed) &&
+		    in_names(pipe_aliases[i], 2, pipe)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int carrier_of(const uint8_t uuid[16])
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(pipe_carriers); i++) {
+		uint8_t known[16];
+
+		if (ipcguard_uuid_parse(pipe_carriers[i].uuid, known) &&
+		    memcmp(known, uuid, sizeof(known)) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+bool ipcguard_pipe_is_home(const char *pipe, const uint8_t uuid[16])
+{
+	int c = carrier_of(uuid);
+
+	return c >= 0 && pipe != NULL &&
+	       in_names(pipe_carriers[c].homes, 3, pipe);
+}
+
+bool ipcguard_pipe_carries(const char *pipe, const uint8_t uuid[16])
+{
+	int c = carrier_of(uuid);
+
+	return c >= 0 && pipe != NULL &&
+	       (in_names(pipe_carriers[c].homes, 3, pipe) ||
+		in_names(pipe_carriers[c].also, 2, pipe));
+}
+
+/*
+ * The interfaces of the table a rule names (not "*": a rule about every
+ * interface of a pipe is about that pipe) without naming one of their own
+ * pipes, so that the rule does not follow them to the other pipes that
+ * carry them: "lsarpc on \lsarpc, \lsass" for a rule about lsarpc on
+ * \netlogon.  NULL when there are none.  For "ipcguard check".
+ */
+char *ipcguard_rule_missed_pipes(TALLOC_CTX *mem_ctx,
+				 const struct ipcguard_rule *rule)
+{
+	char *out = NULL;
+	size_t i, j, k;
+
+	if (rule->pipes == NULL || rule->num_interfaces == 0 ||
+	    (rule->pipes[0] != NULL && strcmp(rule->pipes[0], "*") == 0)) {
+		return NULL;
+	}
+	for (i = 0; i < ARRAY_LEN(pipe_carriers); i++) {
+		const char *sep = "";
+		uint8_t uuid[16];
+		bool named = false;
+
+		if (!ipcguard_uuid_parse(pipe_carriers[i].uuid, uuid)) {
+			continue;
+		}
+		for (j = 0; j < rule->num_interfaces; j++) {
+			const struct ipcguard_interface_match *m =
+				&rule->interfaces[j];
+
+			if (!m->any && memcmp(m->syntax.uuid, uuid, 16) == 0 &&
+			    (m->any_version ||
+			     m->syntax.major == pipe_carriers[i].major)) {
+				named = true;
+			}
+		}
+		for (k = 0; named && rule->pipes[k] != NULL; k++) {
+			if (ipcguard_pipe_is_home(rule->pipes[k], uuid)) {
+				named = false;
+			}
+		}
+		if (!named) {
+			continue;
+		}
+		out = talloc_asprintf_append_buffer(
+			out != NULL ? out : talloc_strdup(mem_ctx, ""),
+			"%s%s on", out != NULL ? "; " : "",
+			pipe_carriers[i].name);
+		for (k = 0; out != NULL && k < 3 + 2; k++) {
+			const char *p = k < 3 ? pipe_carriers[i].homes[k] :
+				pipe_carriers[i].also[k - 3];
+
+			if (p == NULL || in_names(rule->pipes, SIZE_MAX, p)) {
+				continue;
+			}
+			out = talloc_asprintf_append_buffer(out, "%s \\%s",
+							    sep, p);
+			sep = ",";
+		}
+		if (out == NULL) {
+			return NULL;
+		}
+	}
+	return out;
+}

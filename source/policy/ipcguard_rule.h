@@ -163,4 +163,36 @@ char *ipcguard_rule_text(TALLOC_CTX *mem_ctx,
 /* Sort rules by order, then name: the order they are evaluated in. */
 void ipcguard_rules_sort(struct ipcguard_rule **rules, size_t num_rules);
 
+/*
+ * Pipe names and the interfaces behind them, as Samba 4.17 serves them
+ * (table and sources in ipcguard_rule.c).  A rule's pipe names stand for
+ * what they reach: at every stage a name matches its aliases too (lsass
+ * for lsarpc, plugplay for ntsvcs); at binds and requests a rule about an
+ * interface follows it from the pipes that are its own to every other pipe
+ * that carries it (lsarpc on netlogon).
+ */
+enum ipcguard_pipe_match {
+	IPCGUARD_PIPE_NO_MATCH = 0,
+	IPCGUARD_PIPE_LISTED,		/* named in the rule, or "*" */
+	IPCGUARD_PIPE_ALIAS,		/* another name of a listed pipe */
+	IPCGUARD_PIPE_CARRIER,		/* carries an interface of one */
+};
+
+/* Whether pipe is another name of the endpoint listed names (not the same
+ * name). */
+bool ipcguard_pipe_is_alias(const char *listed, const char *pipe);
+
+/* Whether pipe is one of the interface's own pipes (its IDL endpoints),
+ * for the interfaces served on more than one endpoint. */
+bool ipcguard_pipe_is_home(const char *pipe, const uint8_t uuid[16]);
+
+/* Whether Samba serves the interface on pipe, for the interfaces served on
+ * more than one endpoint. */
+bool ipcguard_pipe_carries(const char *pipe, const uint8_t uuid[16]);
+
+/* What a rule about an interface misses because it names none of the
+ * interface's own pipes ("lsarpc on \lsarpc, \lsass"), or NULL. */
+char *ipcguard_rule_missed_pipes(TALLOC_CTX *mem_ctx,
+				 const struct ipcguard_rule *rule);
+
 #endif /* IPCGUARD_RULE_H */

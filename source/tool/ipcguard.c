@@ -71,6 +71,34 @@ static void warn_rules_refusing_system(const struct ipcguard_policy *policy)
 	}
 }
 
+/*
+ * A deny rule about an interface follows it from the interface's own pipes
+ * to every pipe that carries it, not the other way: one that names only
+ * \netlogon for lsarpc leaves \lsarpc and \lsass open.  Legitimate, so a
+ * warning, naming what is missed.
+ */
+static void warn_rules_missing_pipes(TALLOC_CTX *mem_ctx,
+				     const struct ipcguard_policy *policy)
+{
+	size_t i;
+
+	for (i = 0; i < policy->num_rules; i++) {
+		const struct ipcguard_rule *r = policy->rules[i];
+		char *missed = NULL;
+
+		if (r->allow) {
+			continue;
+		}
+		missed = ipcguard_rule_missed_pipes(mem_ctx, r);
+		if (missed == NULL) {
+			continue;
+		}
+		printf("WARNING: rule %s does not hold for %s: add one of "
+		       "those pipes to its pipe field unless that is meant\n",
+		       r->name, missed);
+	}
+}
+
 static int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 {
 	const char *problem = NULL;
@@ -105,6 +133,7 @@ static int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 		problems++;
 	}
 	warn_rules_refusing_system(policy);
+	warn_rules_missing_pipes(mem_ctx, policy);
 	if (problems == 0) {
 		printf("Loaded policy is valid (%zu rule%s in %s); ipcguardd "
 		       "answers at %s\n", policy->num_rules,
@@ -466,6 +495,39 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 	       request.session == IPCGUARD_SESSION_AUTHENTICATED ?
 	       a->caller : "", decision.rule, decision.reason,
 	       problem != NULL ? ": " : "", problem != NULL ? problem : "");
+	if (decision.by_rule != NULL &&
+	    decision.pipe_match == IPCGUARD_PIPE_ALIAS) {
+		printf("note: rule %s names pipe %s; \\%s is another name of "
+		       "the same RPC endpoint, so the rule holds there too\n",
+		       decision.by_rule->name, decision.pipe_listed,
+		       request.name);
+	}
+	if (decision.by_rule != NULL &&
+	    decision.pipe_match == IPCGUARD_PIPE_CARRIER) {
+		printf("note: rule %s names pipe %s, one of the pipes of "
+		       "interface %s; \\%s carries that interface too, so the "
+		       "rule holds there as well\n", decision.by_rule->name,
+		       decision.pipe_listed,
+		       ipcguard_syntax_name(mem_ctx, &request.syntax),
+		       request.name);
+	}
+	if (request.object == IPCGUARD_OBJECT_PIPE &&
+	    decision.verdict == IPCGUARD_DENY &&
+	    strcmp(decision.rule, "null-session-pipes") == 0) {
+		size_t i;
+
+		for (i = 0; policy->null_session_pipes[i] != NULL; i++) {
+			const char *listed = policy->null_session_pipes[i];
+
+			if (!ipcguard_pipe_is_alias(listed, request.name)) {
+				continue;
+			}
+			printf("note: the anonymous pipe list names %s, another "
+			       "name of \\%s; the list holds exact names, as "
+			       "Windows' NullSessionPipes does\n", listed,
+			       request.name);
+		}
+	}
 	if (decision.audit_rule != NULL) {
 		printf("note: rule %s (audit only) would %s it\n",
 		       decision.audit_rule->name,

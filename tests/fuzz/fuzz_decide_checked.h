@@ -20,6 +20,12 @@ static inline void fuzz_decide_checked(const struct ipcguard_policy *policy,
 	if (d.rule == NULL || d.reason == NULL) {
 		abort();
 	}
+	/* A database rule that decided on a pipe says how it reached it. */
+	if (d.by_rule != NULL && r->object == IPCGUARD_OBJECT_PIPE &&
+	    (d.pipe_match == IPCGUARD_PIPE_NO_MATCH ||
+	     d.pipe_listed == NULL)) {
+		abort();
+	}
 	if (!ipcguard_policy_is_valid(policy) &&
 	    r->session == IPCGUARD_SESSION_ANONYMOUS &&
 	    d.verdict == IPCGUARD_ALLOW) {

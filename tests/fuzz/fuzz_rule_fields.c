@@ -66,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	policy->hooks = &fake_hooks;
 	if (rule != NULL) {
 		(void)ipcguard_rule_text(ctx, rule);
+		(void)ipcguard_rule_missed_pipes(ctx, rule);
 		if (!ipcguard_policy_add_rule(policy, rule)) {
 			abort();
 		}
@@ -86,6 +87,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n > 3 && ipcguard_address_parse(pieces[n - 3], &addr,
 						    NULL)) {
 			r.address = &addr;
+		}
+		/* An interface served on several pipes: aliases and
+		 * carriers. */
+		if ((size & 2) != 0) {
+			(void)fake_iface("lsarpc", &r.syntax);
 		}
 		fuzz_decide_checked(policy, &r);
 	}

@@ -11,7 +11,9 @@ import time
 
 import ldb
 import pytest
-from impacket.dcerpc.v5 import lsad, lsat, rprn, samr, transport
+from impacket.dcerpc.v5 import lsad, lsat, nrpc, rprn, samr, transport
+from impacket.dcerpc.v5.dtypes import NULL
+from impacket import uuid
 from impacket.dcerpc.v5.rpcrt import (DCERPCException, MSRPCRequestHeader,
                                       RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
 
@@ -194,7 +196,7 @@ def test_alter_context_to_another_interface_is_refused():
         except DCERPCException as e:
             assert not refused(e), e
         reload_all(s)
-        wait_status(s, r'^rules=17$')
+        wait_status(s, r'^rules=16$')
         dce = bind(s, '\\lsarpc', lsat.MSRPC_UUID_LSAT)
         with pytest.raises(DCERPCException) as e:
             dce.alter_ctx(samr.MSRPC_UUID_SAMR)
@@ -214,7 +216,7 @@ def test_bind_with_several_contexts_is_judged_on_each():
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
         hardening(s, 'own-interfaces')
         reload_all(s)
-        wait_status(s, r'^rules=17$')
+        wait_status(s, r'^rules=16$')
         with pytest.raises(DCERPCException) as e:
             bind(s, '\\lsarpc', lsat.MSRPC_UUID_LSAT, bogus=2)
         assert refused(e.value), e.value
@@ -564,3 +566,196 @@ def test_rule_decisions_are_json_audit_events():
                  if e['ipcguard'].get('auditOnlyRule') == 'watch-enum']
         assert audit and audit[0]['auditOnlyWould'] == 'deny', events
         assert audit[0]['decision'] == 'allow'
+
+
+# Issue 11, item 6: a rule about an interface holds on every pipe that
+# serves it.  Samba 4.17 gives \lsarpc and \lsass the same interfaces
+# (lsarpc, dssetup), \ntsvcs and \plugplay likewise (ntsvcs), and serves
+# lsarpc on \netlogon too in the classic DC roles.
+
+NTSVCS = uuid.uuidtup_to_bin(('8d9f4e40-a03d-11ce-8f69-08003e30051b', '1.0'))
+NETLOGON = uuid.uuidtup_to_bin(('12345678-1234-abcd-ef00-01234567cffb',
+                                '1.0'))
+DSSETUP = uuid.uuidtup_to_bin(('3919286a-b10c-11d0-9ba8-00c04fd92ef5',
+                               '0.0'))
+
+
+def lsa_call(dce, call):
+    """'refused' when the gate faults the call with access denied,
+    'reached' when the LSA server ran it, whatever it answered."""
+    try:
+        handle = lsad.hLsarOpenPolicy2(
+            dce, lsad.POLICY_LOOKUP_NAMES |
+            lsad.POLICY_VIEW_LOCAL_INFORMATION)['PolicyHandle']
+    except DCERPCException as e:
+        return 'refused' if refused(e) else 'reached'
+    try:
+        call(dce, handle)
+    except DCERPCException as e:
+        return 'refused' if refused(e) else 'reached'
+    return 'reached'
+
+
+def query_info(dce, handle):
+    lsad.hLsarQueryInformationPolicy(      # opnum 7
+        dce, handle,
+        lsad.POLICY_INFORMATION_CLASS.PolicyAccountDomainInformation)
+
+
+def enum_accounts(dce, handle):
+    lsad.hLsarEnumerateAccounts(dce, handle)     # opnum 11
+
+
+def lookup_names(dce, handle):
+    r = lsat.hLsarLookupNames(dce, handle, [harness.TEST_USER])
+    assert r['TranslatedSids']['Sids'][0]['Use'] == 1, r
+
+
+@pytest.mark.parametrize('pipe', ['\\lsarpc', '\\lsass'])
+def test_deny_rule_about_lsa_holds_through_every_alias(pipe):
+    """A rule written for \\lsarpc refuses the call through \\lsass as
+    well; the calls it is not about keep working through both."""
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        dce = bind(s, pipe, lsat.MSRPC_UUID_LSAT)
+        assert lsa_call(dce, query_info) == 'reached'
+        add_rule(s, 'no-query-info', 'action=deny', 'pipe=lsarpc',
+                 'interface=lsarpc', 'opnum=QueryInfoPolicy',
+                 'session=authenticated')
+        reload_all(s)
+        wait_status(s, r'^rules=1$')
+        dce = bind(s, pipe, lsat.MSRPC_UUID_LSAT)
+        assert lsa_call(dce, query_info) == 'refused'
+        assert lsa_call(dce, lookup_names) == 'reached'
+        s.wait_log(r"refused call lsarpc opnum 7 \(lsa_QueryInfoPolicy\) "
+                   r"on pipe '%s' .*rule no-query-info" % pipe[1:])
+
+
+@pytest.mark.parametrize('pipe', ['\\lsarpc', '\\lsass'])
+def test_anonymous_lsa_names_hold_through_every_alias(pipe):
+    """The ready-made set through either name: anonymous callers translate
+    names, get nothing else (policy information, accounts, SAMR or dssetup
+    on the same pipe), and authenticated callers are not touched."""
+    opts = {'null session pipes': 'lsarpc lsass',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts) as s:
+        hardening(s, 'anonymous-lsa-names')
+        reload_all(s)
+        wait_status(s, r'^rules=4$')
+        dce = bind(s, pipe, lsat.MSRPC_UUID_LSAT, who='anonymous')
+        assert lsa_call(dce, lookup_names) == 'reached'
+        assert lsa_call(dce, query_info) == 'refused'
+        assert lsa_call(dce, enum_accounts) == 'refused'
+        for other in (samr.MSRPC_UUID_SAMR, DSSETUP):
+            with pytest.raises(DCERPCException) as e:
+                bind(s, pipe, other, who='anonymous')
+            assert refused(e.value), e.value
+        s.wait_log(r"refused call lsarpc opnum 7 \(lsa_QueryInfoPolicy\) "
+                   r"on pipe '%s' to anonymous session.*"
+                   r"rule anon-lsa-nothing-else" % pipe[1:])
+        dce = bind(s, pipe, lsat.MSRPC_UUID_LSAT)
+        assert lsa_call(dce, query_info) == 'reached'
+
+
+def test_anonymous_lsass_open_follows_the_pipe_list():
+    """Null session pipes are exact names, as on Windows: listing lsarpc
+    does not open \\lsass to anonymous callers."""
+    opts = {'null session pipes': 'lsarpc',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts) as s:
+        dce = bind(s, '\\lsarpc', lsat.MSRPC_UUID_LSAT, who='anonymous')
+        assert lsa_call(dce, lookup_names) == 'reached'
+        with pytest.raises(Exception) as e:
+            bind(s, '\\lsass', lsat.MSRPC_UUID_LSAT, who='anonymous')
+        assert 'ACCESS_DENIED' in str(e.value) or refused(e.value), e.value
+        s.wait_log(r"refused pipe 'lsass' to anonymous session.*"
+                   r"rule null-session-pipes")
+        rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'lsass')
+        assert rc == 1 and 'rule null-session-pipes' in out, out
+        assert 'note: the anonymous pipe list names lsarpc, another name ' \
+            'of \\lsass; the list holds exact names' in out, out
+
+
+def test_lsa_rules_hold_on_netlogon_of_a_classic_dc():
+    """On a classic DC \\netlogon carries lsarpc too: rules about LSA,
+    written for \\lsarpc, hold there; netlogon's own interface is not
+    touched."""
+    opts = {'null session pipes': 'lsarpc netlogon',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts, role='classic primary domain controller') \
+            as s:
+        dce = bind(s, '\\netlogon', lsat.MSRPC_UUID_LSAT, who='anonymous')
+        assert lsa_call(dce, query_info) == 'reached'
+        hardening(s, 'anonymous-lsa-names')
+        add_rule(s, 'no-query-info', 'action=deny', 'pipe=lsarpc',
+                 'interface=lsarpc', 'opnum=QueryInfoPolicy',
+                 'session=authenticated')
+        reload_all(s)
+        wait_status(s, r'^rules=5$')
+        dce = bind(s, '\\netlogon', lsat.MSRPC_UUID_LSAT, who='anonymous')
+        assert lsa_call(dce, lookup_names) == 'reached'
+        assert lsa_call(dce, query_info) == 'refused'
+        assert lsa_call(dce, enum_accounts) == 'refused'
+        s.wait_log(r"refused call lsarpc opnum 7 \(lsa_QueryInfoPolicy\) "
+                   r"on pipe 'netlogon' to anonymous session.*"
+                   r"rule anon-lsa-nothing-else")
+        dce = bind(s, '\\netlogon', lsat.MSRPC_UUID_LSAT)
+        assert lsa_call(dce, query_info) == 'refused'
+        assert lsa_call(dce, lookup_names) == 'reached'
+        s.wait_log(r"refused call lsarpc opnum 7 \(lsa_QueryInfoPolicy\) "
+                   r"on pipe 'netlogon' to authenticated session.*"
+                   r"rule no-query-info")
+        # Netlogon itself on \netlogon, anonymous as members set up their
+        # secure channel: untouched.
+        for who in ('anonymous', 'user'):
+            dce = bind(s, '\\netlogon', NETLOGON, who=who)
+            try:
+                nrpc.hNetrServerReqChallenge(dce, NULL, 'IPCGTEST\x00',
+                                             b'12345678')
+            except DCERPCException as e:
+                assert not refused(e), e
+
+
+def test_own_interfaces_through_aliases():
+    """own-interfaces lets each alias bind what its pipe carries (lsarpc
+    on \\lsass, ntsvcs on \\plugplay) and nothing else."""
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        hardening(s, 'own-interfaces')
+        reload_all(s)
+        wait_status(s, r'^rules=16$')
+        dce = bind(s, '\\lsass', lsat.MSRPC_UUID_LSAT)
+        assert lsa_call(dce, lookup_names) == 'reached'
+        bind(s, '\\lsass', DSSETUP)
+        bind(s, '\\plugplay', NTSVCS)
+        bind(s, '\\ntsvcs', NTSVCS)
+        for pipe, other in (('\\lsass', samr.MSRPC_UUID_SAMR),
+                            ('\\plugplay', samr.MSRPC_UUID_SAMR),
+                            ('\\lsass', NTSVCS)):
+            with pytest.raises(DCERPCException) as e:
+                bind(s, pipe, other)
+            assert refused(e.value), (pipe, e.value)
+
+
+def test_explain_and_check_show_aliases():
+    opts = {'null session pipes': 'lsarpc lsass netlogon',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts) as s:
+        hardening(s, 'anonymous-lsa-names')
+        rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'lsass',
+                       'interface', 'lsarpc', 'opnum', 'QueryInfoPolicy')
+        assert rc == 1 and 'rule anon-lsa-nothing-else' in out, out
+        assert 'note: rule anon-lsa-nothing-else names pipe lsarpc; ' \
+            '\\lsass is another name of the same RPC endpoint' in out, out
+        rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'netlogon',
+                       'interface', 'lsarpc', 'opnum', 'LookupNames')
+        assert rc == 0 and 'rule anon-lsa-translation' in out, out
+        assert 'note: rule anon-lsa-translation names pipe lsarpc, one ' \
+            'of the pipes of interface lsarpc; \\netlogon carries that ' \
+            'interface too' in out, out
+        rc, out = tool(s, 'check')
+        assert 'does not hold for' not in out, out
+        add_rule(s, 'lsa-on-netlogon', 'action=deny', 'pipe=netlogon',
+                 'interface=lsarpc', 'opnum=7')
+        rc, out = tool(s, 'check')
+        assert re.search(r'^WARNING: rule lsa-on-netlogon does not hold '
+                         r'for lsarpc on \\lsarpc, \\lsass: add one of '
+                         r'those pipes', out, re.M), out

@@ -1,9 +1,10 @@
 /*
  * Stand-ins for the Samba hooks of ipcguard rules, shared by the unit
  * tests and the rule fuzzer.  A "descriptor" is "D:<token>" and grants
- * exactly that token; "spoolss" is the one interface name known, with
- * RemoteFindFirstPrinterChangeNotifyEx as opnum 65.  Samba's real SDDL
- * and access-check code is exercised by the integration tests.
+ * exactly that token; "spoolss" (with RemoteFindFirstPrinterChangeNotifyEx
+ * as opnum 65), "lsarpc", "dssetup", "netlogon" and "samr" are the
+ * interface names known.  Samba's real SDDL and access-check code is
+ * exercised by the integration tests.
  */
 
 #ifndef IPCGUARD_FAKE_RULE_HOOKS_H
@@ -30,13 +31,30 @@ static bool fake_check(const void *sd, const void *token)
 
 static bool fake_iface(const char *name, struct ipcguard_syntax *syntax)
 {
+	/* The LSA pipes' interfaces with their real UUIDs: the engine's
+	 * table of pipes and interfaces knows them by UUID. */
+	static const struct {
+		const char *name;
+		const char *uuid;
+		uint16_t major;
+	} known[] = {
+		{ "spoolss", "12345678-1234-abcd-ef00-0123456789ab", 1 },
+		{ "lsarpc", "12345778-1234-abcd-ef00-0123456789ab", 0 },
+		{ "dssetup", "3919286a-b10c-11d0-9ba8-00c04fd92ef5", 0 },
+		{ "netlogon", "12345678-1234-abcd-ef00-01234567cffb", 1 },
+		{ "samr", "12345778-1234-abcd-ef00-0123456789ac", 1 },
+	};
+	size_t i;
+
 	memset(syntax, 0, sizeof(*syntax));
-	if (strcmp(name, "spoolss") != 0) {
-		return false;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (strcmp(name, known[i].name) == 0) {
+			syntax->major = known[i].major;
+			return ipcguard_uuid_parse(known[i].uuid,
+						   syntax->uuid);
+		}
 	}
-	syntax->major = 1;
-	return ipcguard_uuid_parse("12345678-1234-abcd-ef00-0123456789ab",
-				   syntax->uuid);
+	return false;
 }
 
 static bool fake_opnum(const struct ipcguard_syntax *syntax,

@@ -393,6 +393,276 @@ static void test_rule_text_round_trip(void **state)
 	talloc_free(ctx);
 }
 
+/* One decision about a pipe: at the open when iface is NULL, else at the
+ * bind, or at the request when opnum >= 0. */
+static struct ipcguard_decision on_pipe(const struct ipcguard_policy *p,
+					enum ipcguard_session_kind session,
+					const char *pipe, const char *iface,
+					int opnum)
+{
+	struct ipcguard_request r = {
+		.session = session, .object = PIPE, .name = pipe,
+		.stage = IPCGUARD_STAGE_OPEN, .pipe_gate_ready = true,
+	};
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+	if (iface != NULL) {
+		assert_true(fake_iface(iface, &r.syntax));
+		r.stage = IPCGUARD_STAGE_BIND;
+	}
+	if (opnum >= 0) {
+		r.stage = IPCGUARD_STAGE_REQUEST;
+		r.opnum = opnum;
+	}
+	ipcguard_decide(p, &r, &d);
+	return d;
+}
+
+static void expect_on_pipe(const struct ipcguard_policy *p,
+			   enum ipcguard_session_kind session,
+			   const char *pipe, const char *iface, int opnum,
+			   enum ipcguard_verdict verdict, const char *rule,
+			   enum ipcguard_pipe_match how)
+{
+	struct ipcguard_decision d = on_pipe(p, session, pipe, iface, opnum);
+
+	if (d.verdict != verdict || strcmp(d.rule, rule) != 0 ||
+	    d.pipe_match != how) {
+		fail_msg("\\%s %s opnum %d: got %s by %s (match %d), want %s "
+			 "by %s (match %d)", pipe, iface ? iface : "-", opnum,
+			 ipcguard_verdict_name(d.verdict), d.rule,
+			 d.pipe_match, ipcguard_verdict_name(verdict), rule,
+			 how);
+	}
+}
+
+#define LISTED IPCGUARD_PIPE_LISTED
+#define ALIAS IPCGUARD_PIPE_ALIAS
+#define CARRIER IPCGUARD_PIPE_CARRIER
+#define NOMATCH IPCGUARD_PIPE_NO_MATCH
+
+static void test_pipe_rules_hold_on_every_alias(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *lsa[] = { "action=deny", "pipe=lsarpc", NULL };
+	const char *pnp[] = { "action=deny", "pipe=plugplay",
+			      "session=authenticated", NULL };
+	const char **rules[] = { lsa, pnp, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc lsass", rules);
+	struct ipcguard_decision d;
+
+	expect_on_pipe(p, AUTH, "lsarpc", NULL, -1, IPCGUARD_DENY, "r0",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "lsass", NULL, -1, IPCGUARD_DENY, "r0",
+		       ALIAS);
+	expect_on_pipe(p, ANON, "LSASS", NULL, -1, IPCGUARD_DENY, "r0",
+		       ALIAS);
+	d = on_pipe(p, AUTH, "lsass", NULL, -1);
+	assert_string_equal(d.pipe_listed, "lsarpc");
+	expect_on_pipe(p, AUTH, "ntsvcs", NULL, -1, IPCGUARD_DENY, "r1",
+		       ALIAS);
+	expect_on_pipe(p, AUTH, "plugplay", NULL, -1, IPCGUARD_DENY, "r1",
+		       LISTED);
+	/* \netlogon carries lsarpc but is another endpoint: a rule without
+	 * an interface is about opening the pipe and stays off it. */
+	expect_on_pipe(p, AUTH, "netlogon", NULL, -1, IPCGUARD_ALLOW,
+		       "authenticated", NOMATCH);
+	expect_on_pipe(p, AUTH, "samr", NULL, -1, IPCGUARD_ALLOW,
+		       "authenticated", NOMATCH);
+	/* Nor is it about binds. */
+	expect_on_pipe(p, AUTH, "lsass", "lsarpc", -1, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	talloc_free(ctx);
+}
+
+static void test_interface_rules_follow_the_interface(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *query[] = { "action=deny", "pipe=lsarpc",
+				"interface=lsarpc", "opnum=7", "order=1",
+				NULL };
+	const char *bind[] = { "action=deny", "pipe=lsass",
+			       "interface=dssetup", "order=2", NULL };
+	const char **rules[] = { query, bind, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, NULL, rules);
+	struct ipcguard_decision d;
+
+	expect_on_pipe(p, AUTH, "lsarpc", "lsarpc", 7, IPCGUARD_DENY, "r0",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "lsass", "lsarpc", 7, IPCGUARD_DENY, "r0",
+		       ALIAS);
+	expect_on_pipe(p, AUTH, "Netlogon", "lsarpc", 7, IPCGUARD_DENY, "r0",
+		       CARRIER);
+	d = on_pipe(p, AUTH, "netlogon", "lsarpc", 7);
+	assert_string_equal(d.pipe_listed, "lsarpc");
+	/* A deny rule follows its interface to any pipe: Samba refuses the
+	 * bind there anyway, and a table behind Samba cannot be used. */
+	expect_on_pipe(p, AUTH, "samr", "lsarpc", 7, IPCGUARD_DENY, "r0",
+		       CARRIER);
+	expect_on_pipe(p, AUTH, "netlogon", "lsarpc", 6, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	/* Opnum 7 of netlogon on \netlogon is another call. */
+	expect_on_pipe(p, AUTH, "netlogon", "netlogon", 7, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	expect_on_pipe(p, AUTH, "lsarpc", "dssetup", -1, IPCGUARD_DENY, "r1",
+		       ALIAS);
+	expect_on_pipe(p, AUTH, "lsass", "dssetup", -1, IPCGUARD_DENY, "r1",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "netlogon", "dssetup", -1, IPCGUARD_DENY,
+		       "r1", CARRIER);
+	expect_on_pipe(p, AUTH, "lsarpc", "lsarpc", -1, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	talloc_free(ctx);
+}
+
+static void test_allow_rules_follow_only_to_pipes_that_serve(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	/* examples/hardening-rules.sh own-interfaces, in short */
+	const char *lsa[] = { "action=allow", "pipe=lsarpc",
+			      "interface=lsarpc", "order=1", NULL };
+	const char *ds[] = { "action=allow", "pipe=lsarpc",
+			     "interface=dssetup", "order=2", NULL };
+	const char *nl[] = { "action=allow", "pipe=netlogon",
+			     "interface=netlogon", "order=3", NULL };
+	const char *sam[] = { "action=allow", "pipe=samr", "interface=samr",
+			      "order=4", NULL };
+	const char *rest[] = { "action=deny", "pipe=*", "interface=*",
+			       "order=9", NULL };
+	const char **rules[] = { lsa, ds, nl, sam, rest, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, NULL, rules);
+
+	expect_on_pipe(p, AUTH, "lsarpc", "lsarpc", -1, IPCGUARD_ALLOW, "r0",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "lsass", "lsarpc", -1, IPCGUARD_ALLOW, "r0",
+		       ALIAS);
+	expect_on_pipe(p, AUTH, "lsass", "dssetup", -1, IPCGUARD_ALLOW, "r1",
+		       ALIAS);
+	expect_on_pipe(p, AUTH, "netlogon", "lsarpc", -1, IPCGUARD_ALLOW,
+		       "r0", CARRIER);
+	expect_on_pipe(p, AUTH, "netlogon", "netlogon", -1, IPCGUARD_ALLOW,
+		       "r2", LISTED);
+	/* Samba does not serve them there: allow rules do not follow. */
+	expect_on_pipe(p, AUTH, "netlogon", "dssetup", -1, IPCGUARD_DENY,
+		       "r4", LISTED);
+	expect_on_pipe(p, AUTH, "samr", "lsarpc", -1, IPCGUARD_DENY, "r4",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "lsarpc", "samr", -1, IPCGUARD_DENY, "r4",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "lsass", "samr", -1, IPCGUARD_DENY, "r4",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "lsarpc", "netlogon", -1, IPCGUARD_DENY, "r4",
+		       LISTED);
+	talloc_free(ctx);
+}
+
+/* examples/hardening-rules.sh anonymous-lsa-names */
+static void test_anonymous_lsa_names_through_every_pipe(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *bind[] = { "action=allow", "order=300",
+			       "session=anonymous", "pipe=lsarpc",
+			       "interface=lsarpc", NULL };
+	const char *other[] = { "action=deny", "order=305",
+				"session=anonymous", "pipe=lsarpc",
+				"interface=*", NULL };
+	const char *names[] = { "action=allow", "order=310",
+				"session=anonymous", "pipe=lsarpc",
+				"interface=lsarpc", "opnum=14", NULL };
+	const char *rest[] = { "action=deny", "order=320",
+			       "session=anonymous", "pipe=lsarpc",
+			       "interface=*", "opnum=*", NULL };
+	const char **rules[] = { bind, other, names, rest, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	const char *pipes[] = { "lsarpc", "lsass", "netlogon" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		enum ipcguard_pipe_match how = i == 0 ? LISTED :
+			i == 1 ? ALIAS : CARRIER;
+
+		expect_on_pipe(p, ANON, pipes[i], "lsarpc", -1,
+			       IPCGUARD_ALLOW, "r0", how);
+		expect_on_pipe(p, ANON, pipes[i], "lsarpc", 14,
+			       IPCGUARD_ALLOW, "r2", how);
+		expect_on_pipe(p, ANON, pipes[i], "lsarpc", 7,
+			       IPCGUARD_DENY, "r3", how);
+		expect_on_pipe(p, AUTH, pipes[i], "lsarpc", 7,
+			       IPCGUARD_ALLOW, "rpc-default", NOMATCH);
+	}
+	expect_on_pipe(p, ANON, "lsass", "samr", -1, IPCGUARD_DENY, "r1",
+		       ALIAS);
+	expect_on_pipe(p, ANON, "lsass", "dssetup", -1, IPCGUARD_DENY, "r1",
+		       ALIAS);
+	/* "*" on \lsarpc means the interfaces \lsarpc is home to; netlogon's
+	 * own interface on \netlogon is none of the set's business. */
+	expect_on_pipe(p, ANON, "netlogon", "netlogon", -1, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	expect_on_pipe(p, ANON, "netlogon", "netlogon", 4, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	/* The open is the pipe lists' business: Windows lists exact names,
+	 * so listing lsarpc does not open \lsass to anonymous callers. */
+	expect_on_pipe(p, ANON, "lsarpc", NULL, -1, IPCGUARD_ALLOW,
+		       "null-session-pipes", NOMATCH);
+	expect_on_pipe(p, ANON, "lsass", NULL, -1, IPCGUARD_DENY,
+		       "null-session-pipes", NOMATCH);
+	talloc_free(ctx);
+}
+
+static void test_star_on_a_carrier_stays_there(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *nl[] = { "action=deny", "pipe=netlogon", "interface=*",
+			     NULL };
+	const char **rules[] = { nl, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, NULL, rules);
+
+	/* lsarpc's own pipes are \lsarpc and \lsass, not \netlogon. */
+	expect_on_pipe(p, AUTH, "netlogon", "lsarpc", -1, IPCGUARD_DENY, "r0",
+		       LISTED);
+	expect_on_pipe(p, AUTH, "lsarpc", "lsarpc", -1, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	expect_on_pipe(p, AUTH, "lsass", "lsarpc", 7, IPCGUARD_ALLOW,
+		       "rpc-default", NOMATCH);
+	talloc_free(ctx);
+}
+
+static void test_missed_pipes_are_named(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *a1[] = { "action=deny", "pipe=netlogon",
+			     "interface=lsarpc", "opnum=7", NULL };
+	const char *a2[] = { "action=deny", "pipe=netlogon,lsass",
+			     "interface=lsarpc", NULL };
+	const char *a3[] = { "action=deny", "pipe=netlogon", "interface=*",
+			     NULL };
+	const char *a4[] = { "action=deny", "pipe=spoolss",
+			     "interface=spoolss,dssetup", NULL };
+	const char *a5[] = { "action=deny", "pipe=*", "interface=lsarpc",
+			     NULL };
+	const char *a6[] = { "action=deny", "pipe=samr",
+			     "interface=12345778-1234-abcd-ef00-0123456789ab/1",
+			     NULL };
+	char *error = NULL;
+
+	assert_string_equal(ipcguard_rule_missed_pipes(
+				    ctx, parse(ctx, "a", a1, &error)),
+			    "lsarpc on \\lsarpc, \\lsass");
+	assert_null(ipcguard_rule_missed_pipes(ctx, parse(ctx, "a", a2,
+							  &error)));
+	assert_null(ipcguard_rule_missed_pipes(ctx, parse(ctx, "a", a3,
+							  &error)));
+	assert_string_equal(ipcguard_rule_missed_pipes(
+				    ctx, parse(ctx, "a", a4, &error)),
+			    "dssetup on \\lsarpc, \\lsass");
+	assert_null(ipcguard_rule_missed_pipes(ctx, parse(ctx, "a", a5,
+							  &error)));
+	/* Version 1 of lsarpc's UUID is no interface Samba serves. */
+	assert_null(ipcguard_rule_missed_pipes(ctx, parse(ctx, "a", a6,
+							  &error)));
+	talloc_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +674,13 @@ int main(void)
 		cmocka_unit_test(test_interfaces_at_bind),
 		cmocka_unit_test(test_invalid_policy_still_refuses_anonymous),
 		cmocka_unit_test(test_rule_text_round_trip),
+		cmocka_unit_test(test_pipe_rules_hold_on_every_alias),
+		cmocka_unit_test(test_interface_rules_follow_the_interface),
+		cmocka_unit_test(
+			test_allow_rules_follow_only_to_pipes_that_serve),
+		cmocka_unit_test(test_anonymous_lsa_names_through_every_pipe),
+		cmocka_unit_test(test_star_on_a_carrier_stays_there),
+		cmocka_unit_test(test_missed_pipes_are_named),
 	};
 
 	return cmocka_run_group_tests_name("ipcguard_rules", tests, NULL,
