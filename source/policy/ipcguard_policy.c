@@ -929,8 +929,9 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 	}
 	for (i = 0; policy != NULL && i < policy->num_builtin_rules; i++) {
 		const struct ipcguard_rule *rule = policy->builtin_rules[i];
+		struct ipcguard_decision how = { .verdict = IPCGUARD_DENY };
 
-		if (rule_applies(policy, rule, request)) {
+		if (rule_applies(policy, rule, request, &how)) {
 			set(d, IPCGUARD_DENY, rule->name,
 			    "a Windows \"Network access\" option refuses it "
 			    "to anonymous sessions");

@@ -663,7 +663,7 @@ def test_anonymous_lsass_open_follows_the_pipe_list():
             'everyone includes anonymous': 'yes'}
     with Server(ipcguard=opts) as s:
         dce = bind(s, '\\lsarpc', lsat.MSRPC_UUID_LSAT, who='anonymous')
-        assert lsa_call(dce, lookup_names) == 'reached'
+        assert lsa_call(dce, query_info) == 'reached'
         with pytest.raises(Exception) as e:
             bind(s, '\\lsass', lsat.MSRPC_UUID_LSAT, who='anonymous')
         assert 'ACCESS_DENIED' in str(e.value) or refused(e.value), e.value
