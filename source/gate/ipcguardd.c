@@ -204,7 +204,13 @@ struct ipcguardd {
 	struct pipe_count *session_counts;
 	struct pipe_count *address_counts;
 	uint64_t num_limit_refused;
-	/* Out of file descriptors: accepting paused, retried by a timer. */
+	/*
+	 * Out of file descriptors: callers are turned away with the help of
+	 * a spare descriptor, or, failing that, accepting pauses and a timer
+	 * retries.
+	 */
+	int spare_fd;
+	uint64_t num_shed;
 	bool accept_paused;
 	bool fd_exhausted;	/* the episode has been logged */
 	struct timeval last_exhausted;
@@ -1249,15 +1255,68 @@ static void gate_resume_accepting(struct ipcguardd *gate)
 	gate_set_accepting(gate, true);
 }
 
+static void gate_open_spare_fd(struct ipcguardd *gate)
+{
+	if (gate->spare_fd == -1) {
+		gate->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+}
+
+/*
+ * Accepts one waiting caller on the spare descriptor and closes it at
+ * once.  Leaving callers queued is no option: smbd waits for our answer
+ * without a timeout (local_np_connect()), so its child would hang, and one
+ * whose pipes are what uses up our descriptors would never close them.
+ */
+static void control_answer(struct ipcguardd *gate, int fd);
+
+static bool gate_shed_one(struct ipcguardd *gate, int listen_fd)
+{
+	int fd;
+
+	if (gate->spare_fd == -1) {
+		return false;
+	}
+	close(gate->spare_fd);
+	gate->spare_fd = -1;
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd != -1 && listen_fd == gate->control_fd) {
+		/* Status costs no descriptor: "ipcguard status" works on. */
+		control_answer(gate, fd);
+		close(fd);
+	} else if (fd != -1) {
+		close(fd);
+		gate->num_shed++;
+	}
+	gate_open_spare_fd(gate);
+	return fd != -1;
+}
+
 /*
  * accept() failing for want of descriptors leaves the connection in the
  * backlog and the socket readable, so tevent would call us again at once,
- * forever: stop watching every listening socket and look again a little
- * later, or as soon as a pipe closes.  Waiting callers stay queued in the
- * kernel meanwhile.
+ * forever.  Turn the caller away instead; when even that is impossible,
+ * stop watching every listening socket and look again a little later, or
+ * as soon as a pipe closes.
  */
-static void gate_pause_accepting(struct ipcguardd *gate, int err)
+static void gate_out_of_descriptors(struct ipcguardd *gate, int listen_fd,
+				    int err)
 {
+	uint64_t open = gate->num_open;
+	bool shed = gate_shed_one(gate, listen_fd);
+
+	gate->last_exhausted = timeval_current();
+	if (!gate->fd_exhausted) {
+		gate->fd_exhausted = true;
+		gate->num_fd_exhausted++;
+		DBG_ERR("ipcguardd: out of file descriptors (%s) with %" PRIu64
+			" pipes open: turning new pipes away until some "
+			"close; raise LimitNOFILE or lower the ipcguard:max "
+			"pipes bounds\n", strerror(err), open);
+	}
+	if (shed) {
+		return;
+	}
 	gate->accept_paused = true;
 	gate_set_accepting(gate, false);
 	if (gate->accept_retry == NULL) {
@@ -1269,19 +1328,7 @@ static void gate_pause_accepting(struct ipcguardd *gate, int err)
 	if (gate->accept_retry == NULL) {
 		/* Without a retry, a pause would be for good. */
 		gate_resume_accepting(gate);
-		return;
 	}
-	gate->last_exhausted = timeval_current();
-	if (gate->fd_exhausted) {
-		return;
-	}
-	gate->fd_exhausted = true;
-	gate->num_fd_exhausted++;
-	DBG_ERR("ipcguardd: out of file descriptors (%s) with %" PRIu64
-		" pipes open: not accepting pipes for now and retrying every "
-		"%d ms; raise LimitNOFILE or lower the ipcguard:max pipes "
-		"bounds\n", strerror(err), gate->num_open,
-		IPCGUARD_ACCEPT_RETRY_MSEC);
 }
 
 /* Whether accept() failed for want of resources, not for this caller. */
@@ -1319,7 +1366,7 @@ static void listener_accept(struct tevent_context *ev, struct tevent_fd *fde,
 	fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd == -1) {
 		if (accept_out_of_resources(errno)) {
-			gate_pause_accepting(gate, errno);
+			gate_out_of_descriptors(gate, l->fd, errno);
 		} else if (errno != EINTR && errno != EAGAIN) {
 			DBG_WARNING("ipcguardd: accept on '%s' failed: %s\n",
 				    l->name, strerror(errno));
@@ -1572,12 +1619,11 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 		text = talloc_asprintf_append_buffer(
 			text, "pipe_limit_refused=%" PRIu64 "\n"
-			"open_file_limit=%llu\naccepting=%s\n"
-			"out_of_descriptors=%" PRIu64 "\n",
+			"open_file_limit=%llu\nout_of_descriptors=%" PRIu64
+			"\nturned_away=%" PRIu64 "\n",
 			gate->num_limit_refused,
 			(unsigned long long)rl.rlim_cur,
-			gate->accept_paused ? "paused" : "yes",
-			gate->num_fd_exhausted);
+			gate->num_fd_exhausted, gate->num_shed);
 	}
 	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
 		text = talloc_asprintf_append_buffer(
@@ -1595,29 +1641,34 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 	return text;
 }
 
-static void control_accept(struct tevent_context *ev, struct tevent_fd *fde,
-			   uint16_t flags, void *private_data)
+static void control_answer(struct ipcguardd *gate, int fd)
 {
-	struct ipcguardd *gate = talloc_get_type_abort(private_data,
-						       struct ipcguardd);
-	char *text = NULL;
-	int fd;
+	char *text = gate_status_text(gate, gate);
 
-	fd = accept4(gate->control_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd == -1) {
-		if (accept_out_of_resources(errno)) {
-			gate_pause_accepting(gate, errno);
-		}
-		return;
-	}
-	gate_accepted(gate);
-	text = gate_status_text(gate, gate);
 	if (text != NULL) {
 		/* A few hundred bytes fit the socket buffer; a peer that
 		 * does not read (the module's probe) loses nothing. */
 		(void)send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	TALLOC_FREE(text);
+}
+
+static void control_accept(struct tevent_context *ev, struct tevent_fd *fde,
+			   uint16_t flags, void *private_data)
+{
+	struct ipcguardd *gate = talloc_get_type_abort(private_data,
+						       struct ipcguardd);
+	int fd;
+
+	fd = accept4(gate->control_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (accept_out_of_resources(errno)) {
+			gate_out_of_descriptors(gate, gate->control_fd, errno);
+		}
+		return;
+	}
+	gate_accepted(gate);
+	control_answer(gate, fd);
 	close(fd);
 }
 
@@ -1781,6 +1832,8 @@ static bool gate_setup_sockets(struct ipcguardd *gate)
 	size_t i;
 
 	gate_raise_fd_limit();
+	gate->spare_fd = -1;
+	gate_open_spare_fd(gate);
 	if (!gate_make_dirs(gate)) {
 		return false;
 	}
