@@ -14,9 +14,9 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import time
 
+import pytest
 from impacket.dcerpc.v5 import lsad, transport
 
 import harness
@@ -36,6 +36,11 @@ HARD = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 HARD = 524288 if HARD == resource.RLIM_INFINITY else min(HARD, 524288)
 SYSTEMD_DEFAULT = 'prlimit --nofile=1024:%d --' % HARD
 TICKS = os.sysconf('SC_CLK_TCK')
+# A gate under a tool (valgrind) is slower, and the tool keeps its own
+# idea of the open file limit.
+WRAPPED = bool(os.environ.get('IPCGUARD_GATE_WRAPPER'))
+SCALE = harness.TIMEOUT_SCALE
+IDLE = 0.1 * SCALE     # most of one CPU a gate doing nothing may use
 
 
 def status(s):
@@ -150,9 +155,10 @@ def test_anonymous_hog_is_bounded_and_users_keep_working(monkeypatch):
     opts = dict(PROFILE2, **{'refused pipe timeout': '120'})
     with Server(ipcguard=opts) as s:
         want = min(65536, HARD)
-        assert soft_nofile(s.gate_proc.pid) == want
-        s.wait_log(r'open file limit %d \(was 1024, hard limit %d\)' %
-                   (want, HARD))
+        if not WRAPPED:
+            assert soft_nofile(s.gate_proc.pid) == want
+            s.wait_log(r'open file limit %d \(was 1024, hard limit %d\)' %
+                       (want, HARD))
         hog = Hog(s, 1000, pipe='srvsvc')
         try:
             assert hog.opened + hog.failed == 1000, hog.out
@@ -171,11 +177,11 @@ def test_anonymous_hog_is_bounded_and_users_keep_working(monkeypatch):
                                   r'rule pipe-limit.*further refusals',
                                   log)) == 1, log[-3000:]
             cpu = gate_cpu_over(s, 3)
-            assert cpu < 0.1, cpu
+            assert cpu < IDLE, cpu
             for _ in range(3):
                 r, took = timed(s.rpcclient, 'user', 'srvinfo', timeout=30)
                 assert srvinfo_ok(r), r
-                assert took < 10, took
+                assert took < 10 * SCALE, took
             # Other anonymous sessions have bounds of their own.
             r = s.rpcclient('anonymous', 'lsaquery', timeout=30)
             assert r.rc == 0 and 'NT_STATUS' not in r.out, r
@@ -269,6 +275,8 @@ def test_refused_pipe_is_closed():
             pass
 
 
+@pytest.mark.skipif(WRAPPED, reason='a tool under the gate keeps its own '
+                    'descriptors and limits')
 def test_out_of_descriptors_turns_away_without_spinning():
     """A gate that really runs out of descriptors (its limits lowered to
     a few more than it uses) turns new pipes away at once, without
@@ -293,11 +301,11 @@ def test_out_of_descriptors_turns_away_without_spinning():
                              r'pipes away')
             assert int(status(s)['turned_away']) >= 1
             cpu = gate_cpu_over(s, 3)
-            assert cpu < 0.1, cpu
+            assert cpu < IDLE, cpu
             # More callers while out: turned away, still no spin.
             r, took = timed(s.rpcclient, 'user', 'srvinfo', timeout=30)
-            assert took < 15, (took, r)
-            assert gate_cpu_over(s, 2) < 0.1
+            assert took < 15 * SCALE, (took, r)
+            assert gate_cpu_over(s, 2) < IDLE
             log = s.logs()
             assert len(re.findall(r'out of file descriptors', log)) == 1, \
                 log[-3000:]
@@ -325,13 +333,13 @@ def test_probe_does_not_hang_tree_connects():
             r, took = timed(s.rpcclient, 'anonymous', 'lsaquery',
                             timeout=30)
             assert r.rc != 0, r
-            assert took < 8, took
+            assert took < 8 * SCALE, took
             s.wait_log(r"refused ipc 'IPC\$' to anonymous session.*rule "
                        r"pipe-gate: .*ipcguardd did not answer on its "
                        r"control socket within 2000 ms")
             r, took = timed(s.smbclient, 'user', 'public', 'ls', timeout=30)
             assert r.rc == 0 and 'hello.txt' in r.out, r
-            assert took < 5, took
+            assert took < 5 * SCALE, took
         finally:
             os.kill(s.gate_proc.pid, signal.SIGCONT)
         r = s.rpcclient('anonymous', 'lsaquery', timeout=30)
@@ -359,7 +367,7 @@ def test_probe_does_not_hang_tree_connects():
             r, took = timed(s.rpcclient, 'anonymous', 'lsaquery',
                             timeout=30)
             assert r.rc != 0, r
-            assert took < 8, took
+            assert took < 8 * SCALE, took
             s.wait_log(r"rule pipe-gate: .*ipcguardd is not answering at "
                        r".*its queue of connections is full")
         finally:
