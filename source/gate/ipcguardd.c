@@ -992,7 +992,7 @@ static bool conn_count_pipe(struct ipcguardd_conn *conn,
 		DBG_WARNING("ipcguardd: refused pipe '%s' to %s session (user "
 			    "'%s', client %s): rule %s: %s (%u pipes open in "
 			    "the session, %u from the address); further "
-			    "refusals are logged at level 3 until one "
+			    "refusals are logged at level 5 until one "
 			    "closes\n", conn->pipe,
 			    ipcguard_session_kind_name(conn->kind),
 			    conn->user, conn->client, decision.rule,
@@ -1819,6 +1819,12 @@ static void gate_raise_fd_limit(void)
 		DBG_WARNING("ipcguardd: cannot raise the open file limit from "
 			    "%llu to %llu: %s\n", (unsigned long long)before,
 			    (unsigned long long)rl.rlim_cur, strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur == before) {
+		DBG_NOTICE("ipcguardd: open file limit %llu (hard limit "
+			   "%llu)\n", (unsigned long long)rl.rlim_cur,
+			   (unsigned long long)rl.rlim_max);
 		return;
 	}
 	DBG_NOTICE("ipcguardd: open file limit %llu (was %llu, hard limit "
