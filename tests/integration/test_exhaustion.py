@@ -275,6 +275,26 @@ def test_refused_pipe_is_closed():
             pass
 
 
+def test_connection_without_handshake_is_closed():
+    """Only smbd (root) can reach the gate's pipe sockets, and it sends the
+    named-pipe handshake at once; a connection that sends nothing does not
+    keep its descriptor for more than 10 seconds."""
+    with Server(ipcguard=PROFILE2) as s:
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(os.path.join(s.gate_dir, 'np', 'lsarpc'))
+        try:
+            wait_for(lambda: status(s)['connections_open'] == '1', 5,
+                     'the gate accepted')
+            start = time.time()
+            c.settimeout(20 * SCALE)
+            assert c.recv(1) == b''
+            assert 8 < time.time() - start < 15 * SCALE
+            assert status(s)['connections_open'] == '0'
+            s.wait_log(r"ended: no named-pipe handshake in time")
+        finally:
+            c.close()
+
+
 @pytest.mark.skipif(WRAPPED, reason='a tool under the gate keeps its own '
                     'descriptors and limits')
 def test_out_of_descriptors_turns_away_without_spinning():
