@@ -18,6 +18,7 @@
 #include "includes.h"
 #include "system/filesys.h"
 #include <sys/un.h>
+#include <poll.h>
 
 #include "ipcguard_gate_probe.h"
 
@@ -67,6 +68,11 @@ int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *dir = NULL;
+	struct timeval start = timeval_current();
+	struct timeval tv = {
+		.tv_sec = IPCGUARD_GATE_PROBE_TIMEOUT_MS / 1000,
+		.tv_usec = (IPCGUARD_GATE_PROBE_TIMEOUT_MS % 1000) * 1000,
+	};
 	int fd;
 	int ret;
 
@@ -89,25 +95,83 @@ int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem)
 					   strerror(errno));
 		return -1;
 	}
-	/* A unix socket connect does not block on a listening peer. */
-	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	/*
+	 * A unix socket connect blocks while the listener's backlog is
+	 * full (a gate that is stopped, hung or out of descriptors), and
+	 * smbd calls us in the middle of a tree connect.  Linux bounds that
+	 * wait, and the reads of whoever uses the socket, by these timeouts.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+		*problem = talloc_asprintf(mem_ctx, "setsockopt() failed: %s",
+					   strerror(errno));
+		close(fd);
+		return -1;
+	}
+	do {
+		ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	} while (ret == -1 && errno == EINTR &&
+		 timeval_elapsed(&start) * 1000 <
+		 IPCGUARD_GATE_PROBE_TIMEOUT_MS);
 	if (ret == -1) {
 		*problem = talloc_asprintf(
 			mem_ctx, "ipcguardd is not answering at %s: %s",
-			sun.sun_path, strerror(errno));
+			sun.sun_path, errno == EAGAIN ?
+			"its queue of connections is full" : strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
+/*
+ * A listening socket is not a working gate: the kernel queues connections
+ * for a stopped one too.  The gate answers every connection with its
+ * figures at once, so wait that long for the first bytes of them.
+ */
 bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
 {
+	static const char hello[] = "ipcguardd=";
+	struct timeval start = timeval_current();
+	char buf[sizeof(hello) - 1];
+	size_t got = 0;
 	int fd = ipcguard_gate_connect(mem_ctx, problem);
 
 	if (fd == -1) {
 		return false;
 	}
+	while (got < sizeof(buf)) {
+		int left = IPCGUARD_GATE_PROBE_TIMEOUT_MS -
+			(int)(timeval_elapsed(&start) * 1000);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int ret;
+
+		if (left <= 0) {
+			break;
+		}
+		ret = poll(&pfd, 1, left);
+		if (ret == -1 && errno == EINTR) {
+			continue;
+		}
+		if (ret != 1) {
+			break;
+		}
+		n = recv(fd, buf + got, sizeof(buf) - got, MSG_DONTWAIT);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN)) {
+			continue;
+		}
+		if (n <= 0) {
+			break;
+		}
+		got += n;
+	}
 	close(fd);
+	if (got < sizeof(buf) || memcmp(buf, hello, sizeof(buf)) != 0) {
+		*problem = talloc_asprintf(
+			mem_ctx, "ipcguardd did not answer on its control "
+			"socket within %d ms", IPCGUARD_GATE_PROBE_TIMEOUT_MS);
+		return false;
+	}
 	return true;
 }

@@ -71,6 +71,21 @@ static int ipcguardd_debug_class = DBGC_ALL;
 #define DBGC_CLASS ipcguardd_debug_class
 
 /*
+ * smbd sends the handshake as soon as it has connected; a connection that
+ * has not sent it by then never will, and must not keep its descriptor.
+ */
+#define IPCGUARD_HANDSHAKE_TIMEOUT 10
+/*
+ * A client told "access denied" a few times has been told; one that keeps
+ * calling on a refused pipe only costs us writes.
+ */
+#define IPCGUARD_MAX_REFUSED_FAULTS 16
+/* Descriptors the gate asks for, as smbd asks for "max open files". */
+#define IPCGUARD_WANT_FILES 65536
+/* How long accepting pauses when the gate is out of descriptors. */
+#define IPCGUARD_ACCEPT_RETRY_MSEC 250
+
+/*
  * Pipes Samba 4.17's RPC servers offer on a member or standalone server.
  * More appear as samba-dcerpcd creates them in <ncalrpc dir>/np/, which is
  * rescanned every second.
@@ -102,6 +117,19 @@ struct ipcguardd_listener {
 
 struct ipcguardd_conn;
 
+/*
+ * How many pipes one session, or one address's sessions of one class
+ * (anonymous-like or not), hold open: what the pipe bounds judge.
+ */
+struct pipe_count {
+	struct pipe_count *prev, *next;
+	struct GUID session;		/* session counts */
+	char *address;			/* address counts */
+	bool restricted;		/* address counts: which class */
+	unsigned open;
+	bool refusal_logged;	/* the bound was reached and said so */
+};
+
 struct relay_direction {
 	struct ipcguardd_conn *conn;
 	struct tstream_context *from;
@@ -121,6 +149,12 @@ struct ipcguardd_conn {
 	char *sids;
 	char *client;
 	bool allowed;
+	/* What this pipe counts against; NULL until it is counted. */
+	struct pipe_count *session_count;
+	struct pipe_count *address_count;
+	/* Ends the handshake, then a refused pipe, when overdue. */
+	struct tevent_timer *deadline;
+	unsigned faults;	/* answered on a refused pipe */
 	uint32_t npa_flags;	/* smbd's NPA flags, taken out of the token */
 	/* The token the RPC server sees: what rules' SDDL is checked on. */
 	struct security_token *token;
@@ -173,6 +207,21 @@ struct ipcguardd {
 	bool heap_trim_due;	/* the last connection closed */
 	struct rule_counter *rule_counters;
 	size_t num_rule_counters;
+	struct pipe_count *session_counts;
+	struct pipe_count *address_counts;
+	uint64_t num_limit_refused;
+	/*
+	 * Out of file descriptors: callers are turned away with the help of
+	 * a spare descriptor, or, failing that, accepting pauses and a timer
+	 * retries.
+	 */
+	int spare_fd;
+	uint64_t num_shed;
+	bool accept_paused;
+	bool fd_exhausted;	/* the episode has been logged */
+	struct timeval last_exhausted;
+	struct tevent_timer *accept_retry;
+	uint64_t num_fd_exhausted;
 };
 
 static void conn_done(struct ipcguardd_conn *conn, const char *why);
@@ -382,6 +431,50 @@ static void fault_written(struct tevent_req *subreq)
 static void refuse_read_next(struct ipcguardd_conn *conn);
 static void refuse_got_pdu(struct tevent_req *subreq);
 
+static void conn_deadline_reached(struct tevent_context *ev,
+				  struct tevent_timer *te,
+				  struct timeval now, void *private_data)
+{
+	struct ipcguardd_conn *conn = talloc_get_type_abort(
+		private_data, struct ipcguardd_conn);
+
+	conn->deadline = NULL;
+	conn_done(conn, conn->client_stream == NULL ?
+		  "no named-pipe handshake in time" :
+		  "refused pipe timed out");
+}
+
+/* (Re)sets the time by which the connection is closed. */
+static bool conn_set_deadline(struct ipcguardd_conn *conn, uint32_t secs)
+{
+	TALLOC_FREE(conn->deadline);
+	conn->deadline = tevent_add_timer(conn->gate->ev, conn,
+					  timeval_current_ofs(secs, 0),
+					  conn_deadline_reached, conn);
+	return conn->deadline != NULL;
+}
+
+/*
+ * A refused pipe answers faults for a while and then goes, so that
+ * refused callers cannot pile up descriptors.
+ */
+static void refuse_start(struct ipcguardd_conn *conn)
+{
+	unsigned secs = conn->gate->policy != NULL ?
+		conn->gate->policy->refused_pipe_timeout : 10;
+
+	if (!conn_set_deadline(conn, secs)) {
+		conn_done(conn, "out of memory");
+		return;
+	}
+	refuse_read_next(conn);
+}
+
+static void refuse_close(struct ipcguardd_conn *conn)
+{
+	conn_done(conn, "too many calls on a refused pipe");
+}
+
 static void refuse_read_next(struct ipcguardd_conn *conn)
 {
 	struct tevent_req *subreq = NULL;
@@ -437,7 +530,10 @@ static void refuse_got_pdu(struct tevent_req *subreq)
 		refuse_read_next(conn);
 		return;
 	}
-	send_fault(conn, call_id, context_id, refuse_read_next);
+	conn->faults++;
+	send_fault(conn, call_id, context_id,
+		   conn->faults < IPCGUARD_MAX_REFUSED_FAULTS ?
+		   refuse_read_next : refuse_close);
 }
 
 /* ---- judging RPC traffic ----------------------------------------------- */
@@ -799,6 +895,22 @@ static void relay_written(struct tevent_req *subreq)
 
 /* ---- accepting --------------------------------------------------------- */
 
+static void gate_resume_accepting(struct ipcguardd *gate);
+
+static void pipe_count_drop(struct pipe_count **list, struct pipe_count *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	c->open--;
+	/* A pipe went: the next refusal is news again. */
+	c->refusal_logged = false;
+	if (c->open == 0) {
+		DLIST_REMOVE(*list, c);
+		TALLOC_FREE(c);
+	}
+}
+
 static void conn_done(struct ipcguardd_conn *conn, const char *why)
 {
 	struct ipcguardd *gate = conn->gate;
@@ -809,10 +921,150 @@ static void conn_done(struct ipcguardd_conn *conn, const char *why)
 		 conn->client, why);
 	DLIST_REMOVE(gate->conns, conn);
 	gate->num_open--;
+	pipe_count_drop(&gate->session_counts, conn->session_count);
+	pipe_count_drop(&gate->address_counts, conn->address_count);
 	TALLOC_FREE(conn);
 	if (gate->num_open == 0) {
 		gate->heap_trim_due = true;
 	}
+	/* Descriptors came free: whoever waits in the backlog may come. */
+	if (gate->accept_paused) {
+		gate_resume_accepting(gate);
+	}
+}
+
+static struct pipe_count *session_count(struct ipcguardd *gate,
+					const struct GUID *session)
+{
+	struct pipe_count *c = NULL;
+
+	for (c = gate->session_counts; c != NULL; c = c->next) {
+		if (GUID_equal(&c->session, session)) {
+			return c;
+		}
+	}
+	c = talloc_zero(gate, struct pipe_count);
+	if (c == NULL) {
+		return NULL;
+	}
+	c->session = *session;
+	DLIST_ADD(gate->session_counts, c);
+	return c;
+}
+
+static struct pipe_count *address_count(struct ipcguardd *gate,
+					const char *address, bool restricted)
+{
+	struct pipe_count *c = NULL;
+
+	for (c = gate->address_counts; c != NULL; c = c->next) {
+		if (c->restricted == restricted &&
+		    strcmp(c->address, address) == 0) {
+			return c;
+		}
+	}
+	c = talloc_zero(gate, struct pipe_count);
+	if (c == NULL) {
+		return NULL;
+	}
+	c->address = talloc_strdup(c, address);
+	if (c->address == NULL) {
+		TALLOC_FREE(c);
+		return NULL;
+	}
+	c->restricted = restricted;
+	DLIST_ADD(gate->address_counts, c);
+	return c;
+}
+
+static void pipe_count_forget_if_unused(struct pipe_count **list,
+					struct pipe_count *c)
+{
+	if (c != NULL && c->open == 0) {
+		DLIST_REMOVE(*list, c);
+		TALLOC_FREE(c);
+	}
+}
+
+/*
+ * Counts the pipe against its session and its address, or refuses and
+ * ends it when either holds as many as the policy allows.  A refused
+ * pipe is closed at once rather than answered with faults: answering
+ * would need a descriptor for every pipe beyond the bound, which is what
+ * the bound is there to save.  Returns false when the pipe has ended.
+ */
+static bool conn_count_pipe(struct ipcguardd_conn *conn,
+			    const struct GUID *session)
+{
+	struct ipcguardd *gate = conn->gate;
+	bool restricted = ipcguard_session_is_restricted(gate->policy,
+							 conn->kind);
+	struct pipe_count *s = NULL;
+	struct pipe_count *a = NULL;
+	struct pipe_count *said = NULL;
+	struct ipcguard_request request = {
+		.stage = IPCGUARD_STAGE_OPEN,
+		.session = conn->kind,
+		.object = IPCGUARD_OBJECT_PIPE,
+		.name = conn->pipe,
+		.address = conn->have_address ? &conn->address : NULL,
+	};
+	struct ipcguard_decision decision = { .verdict = IPCGUARD_DENY };
+
+	if (session != NULL) {
+		s = session_count(gate, session);
+		if (s == NULL) {
+			conn_done(conn, "out of memory");
+			return false;
+		}
+	}
+	a = address_count(gate, conn->client != NULL ? conn->client :
+			  "unknown", restricted);
+	if (a == NULL) {
+		pipe_count_forget_if_unused(&gate->session_counts, s);
+		conn_done(conn, "out of memory");
+		return false;
+	}
+	ipcguard_decide_pipe_limit(gate->policy, conn->kind,
+				   s != NULL ? s->open : 0, a->open,
+				   &decision);
+	if (decision.verdict == IPCGUARD_ALLOW) {
+		if (s != NULL) {
+			s->open++;
+		}
+		a->open++;
+		conn->session_count = s;
+		conn->address_count = a;
+		return true;
+	}
+	gate->num_refused++;
+	gate->num_limit_refused++;
+	conn->listener->num_refused++;
+	ipcguard_audit(ipcguardd_debug_class, gate->policy, &request,
+		       &decision, conn->user, conn->sids, conn->client);
+	/* A hog hits the bound over and over: say so once while it holds. */
+	said = s != NULL ? s : a;
+	if (!said->refusal_logged) {
+		said->refusal_logged = true;
+		DBG_WARNING("ipcguardd: refused pipe '%s' to %s session (user "
+			    "'%s', client %s): rule %s: %s (%u pipes open in "
+			    "the session, %u from the address); further "
+			    "refusals are logged at level 5 until one "
+			    "closes\n", conn->pipe,
+			    ipcguard_session_kind_name(conn->kind),
+			    conn->user, conn->client, decision.rule,
+			    decision.reason, s != NULL ? s->open : 0,
+			    a->open);
+	} else {
+		DBG_INFO("ipcguardd: refused pipe '%s' to %s session (user "
+			 "'%s', client %s): rule %s: %s\n", conn->pipe,
+			 ipcguard_session_kind_name(conn->kind), conn->user,
+			 conn->client, decision.rule, decision.reason);
+	}
+	pipe_count_forget_if_unused(&gate->session_counts, s);
+	pipe_count_forget_if_unused(&gate->address_counts, a);
+	conn_done(conn, "pipe bound reached");
+	return false;
 }
 
 /*
@@ -913,6 +1165,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 		&remote_client_addr, &remote_client_name, &local_server_addr,
 		&local_server_name, &session_info);
 	TALLOC_FREE(subreq);
+	TALLOC_FREE(conn->deadline);
 	if (ret == -1) {
 		DBG_WARNING("ipcguardd: rejected a malformed named-pipe "
 			    "handshake on pipe '%s': %s\n", conn->pipe,
@@ -956,6 +1209,11 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	if (conn->client != NULL &&
 	    ipcguard_address_parse(conn->client, &conn->address, NULL)) {
 		conn->have_address = true;
+	}
+	if (!conn_count_pipe(conn, have_session ?
+			     &session_info->session_info->unique_session_token :
+			     NULL)) {
+		return;
 	}
 	conn->client_queue = tevent_queue_create(conn, "ipcguardd client");
 	conn->contexts = ipcguard_contexts_new(conn);
@@ -1005,7 +1263,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 			    conn->pipe, ipcguard_session_kind_name(conn->kind),
 			    conn->user, conn->client, conn->sids,
 			    decision.rule, decision.reason);
-		refuse_read_next(conn);
+		refuse_start(conn);
 		return;
 	}
 	gate->num_allowed++;
@@ -1018,6 +1276,138 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	conn_forward(conn, session_info->session_info, transport,
 		     remote_client_addr, remote_client_name, local_server_addr,
 		     local_server_name);
+}
+
+/* ---- running out of descriptors ---------------------------------------- */
+
+static void gate_set_accepting(struct ipcguardd *gate, bool on)
+{
+	struct ipcguardd_listener *l = NULL;
+	uint16_t flags = on ? TEVENT_FD_READ : 0;
+
+	for (l = gate->listeners; l != NULL; l = l->next) {
+		if (l->fde != NULL) {
+			tevent_fd_set_flags(l->fde, flags);
+		}
+	}
+	if (gate->control_fde != NULL) {
+		tevent_fd_set_flags(gate->control_fde, flags);
+	}
+}
+
+static void gate_accept_retry(struct tevent_context *ev,
+			      struct tevent_timer *te,
+			      struct timeval now, void *private_data)
+{
+	struct ipcguardd *gate = talloc_get_type_abort(private_data,
+						       struct ipcguardd);
+
+	gate->accept_retry = NULL;
+	gate_resume_accepting(gate);
+}
+
+static void gate_resume_accepting(struct ipcguardd *gate)
+{
+	TALLOC_FREE(gate->accept_retry);
+	gate->accept_paused = false;
+	gate_set_accepting(gate, true);
+}
+
+static void gate_open_spare_fd(struct ipcguardd *gate)
+{
+	if (gate->spare_fd == -1) {
+		gate->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+}
+
+/*
+ * Accepts one waiting caller on the spare descriptor and closes it at
+ * once.  Leaving callers queued is no option: smbd waits for our answer
+ * without a timeout (local_np_connect()), so its child would hang, and one
+ * whose pipes are what uses up our descriptors would never close them.
+ */
+static void control_answer(struct ipcguardd *gate, int fd);
+
+static bool gate_shed_one(struct ipcguardd *gate, int listen_fd)
+{
+	int fd;
+
+	if (gate->spare_fd == -1) {
+		return false;
+	}
+	close(gate->spare_fd);
+	gate->spare_fd = -1;
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd != -1 && listen_fd == gate->control_fd) {
+		/* Status costs no descriptor: "ipcguard status" works on. */
+		control_answer(gate, fd);
+		close(fd);
+	} else if (fd != -1) {
+		close(fd);
+		gate->num_shed++;
+	}
+	gate_open_spare_fd(gate);
+	return fd != -1;
+}
+
+/*
+ * accept() failing for want of descriptors leaves the connection in the
+ * backlog and the socket readable, so tevent would call us again at once,
+ * forever.  Turn the caller away instead; when even that is impossible,
+ * stop watching every listening socket and look again a little later, or
+ * as soon as a pipe closes.
+ */
+static void gate_out_of_descriptors(struct ipcguardd *gate, int listen_fd,
+				    int err)
+{
+	uint64_t open = gate->num_open;
+	bool shed = gate_shed_one(gate, listen_fd);
+
+	gate->last_exhausted = timeval_current();
+	if (!gate->fd_exhausted) {
+		gate->fd_exhausted = true;
+		gate->num_fd_exhausted++;
+		DBG_ERR("ipcguardd: out of file descriptors (%s) with %" PRIu64
+			" pipes open: turning new pipes away until some "
+			"close; raise LimitNOFILE or lower the ipcguard:max "
+			"pipes bounds\n", strerror(err), open);
+	}
+	if (shed) {
+		return;
+	}
+	gate->accept_paused = true;
+	gate_set_accepting(gate, false);
+	if (gate->accept_retry == NULL) {
+		gate->accept_retry = tevent_add_timer(
+			gate->ev, gate,
+			timeval_current_ofs_msec(IPCGUARD_ACCEPT_RETRY_MSEC),
+			gate_accept_retry, gate);
+	}
+	if (gate->accept_retry == NULL) {
+		/* Without a retry, a pause would be for good. */
+		gate_resume_accepting(gate);
+	}
+}
+
+/* Whether accept() failed for want of resources, not for this caller. */
+static bool accept_out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	       err == ENOMEM;
+}
+
+/* The episode ends once accepting has worked for a second. */
+static void gate_accepted(struct ipcguardd *gate)
+{
+	struct timeval now = timeval_current();
+
+	if (gate->fd_exhausted &&
+	    timeval_elapsed2(&gate->last_exhausted, &now) >= 1.0) {
+		gate->fd_exhausted = false;
+		DBG_ERR("ipcguardd: file descriptors available again; "
+			"accepting pipes (%" PRIu64 " open)\n",
+			gate->num_open);
+	}
 }
 
 static void listener_accept(struct tevent_context *ev, struct tevent_fd *fde,
@@ -1033,12 +1423,15 @@ static void listener_accept(struct tevent_context *ev, struct tevent_fd *fde,
 
 	fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd == -1) {
-		if (errno != EINTR && errno != EAGAIN) {
+		if (accept_out_of_resources(errno)) {
+			gate_out_of_descriptors(gate, l->fd, errno);
+		} else if (errno != EINTR && errno != EAGAIN) {
 			DBG_WARNING("ipcguardd: accept on '%s' failed: %s\n",
 				    l->name, strerror(errno));
 		}
 		return;
 	}
+	gate_accepted(gate);
 	conn = talloc_zero(gate, struct ipcguardd_conn);
 	if (conn == NULL) {
 		close(fd);
@@ -1052,6 +1445,11 @@ static void listener_accept(struct tevent_context *ev, struct tevent_fd *fde,
 	conn->client = talloc_strdup(conn, "unknown");
 	DLIST_ADD(gate->conns, conn);
 	gate->num_open++;
+	if (!conn_set_deadline(conn, IPCGUARD_HANDSHAKE_TIMEOUT)) {
+		close(fd);
+		conn_done(conn, "out of memory");
+		return;
+	}
 
 	ret = tstream_bsd_existing_socket(conn, fd, &plain);
 	if (ret != 0) {
@@ -1283,6 +1681,18 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 			       gate->num_open, talloc_total_size(gate),
 			       gate->num_allowed,
 			       gate->num_refused, gate->num_rpc_refused);
+	if (text != NULL) {
+		struct rlimit rl = { 0 };
+
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+		text = talloc_asprintf_append_buffer(
+			text, "pipe_limit_refused=%" PRIu64 "\n"
+			"open_file_limit=%llu\nout_of_descriptors=%" PRIu64
+			"\nturned_away=%" PRIu64 "\n",
+			gate->num_limit_refused,
+			(unsigned long long)rl.rlim_cur,
+			gate->num_fd_exhausted, gate->num_shed);
+	}
 	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
 		text = talloc_asprintf_append_buffer(
 			text, "pipe=%s allowed=%" PRIu64 " refused=%" PRIu64
@@ -1299,25 +1709,34 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 	return text;
 }
 
-static void control_accept(struct tevent_context *ev, struct tevent_fd *fde,
-			   uint16_t flags, void *private_data)
+static void control_answer(struct ipcguardd *gate, int fd)
 {
-	struct ipcguardd *gate = talloc_get_type_abort(private_data,
-						       struct ipcguardd);
-	char *text = NULL;
-	int fd;
+	char *text = gate_status_text(gate, gate);
 
-	fd = accept4(gate->control_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd == -1) {
-		return;
-	}
-	text = gate_status_text(gate, gate);
 	if (text != NULL) {
 		/* A few hundred bytes fit the socket buffer; a peer that
 		 * does not read (the module's probe) loses nothing. */
 		(void)send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	TALLOC_FREE(text);
+}
+
+static void control_accept(struct tevent_context *ev, struct tevent_fd *fde,
+			   uint16_t flags, void *private_data)
+{
+	struct ipcguardd *gate = talloc_get_type_abort(private_data,
+						       struct ipcguardd);
+	int fd;
+
+	fd = accept4(gate->control_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (accept_out_of_resources(errno)) {
+			gate_out_of_descriptors(gate, gate->control_fd, errno);
+		}
+		return;
+	}
+	gate_accepted(gate);
+	control_answer(gate, fd);
 	close(fd);
 }
 
@@ -1513,10 +1932,55 @@ static void gate_check_sockets(struct ipcguardd *gate)
 	TALLOC_FREE(path);
 }
 
+/*
+ * Every pipe costs the gate one descriptor, two when forwarded, and
+ * systemd starts services with a soft limit of 1,024 (for select()).  Like
+ * smbd's set_maxfiles(), raise the soft limit towards what we want, up to
+ * the hard limit.  The hard limit is left alone: it is the administrator's
+ * (LimitNOFILE), and running out is handled, not fatal.
+ */
+static void gate_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t before;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		DBG_WARNING("ipcguardd: getrlimit(RLIMIT_NOFILE) failed: %s\n",
+			    strerror(errno));
+		return;
+	}
+	before = rl.rlim_cur;
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < IPCGUARD_WANT_FILES) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ?
+			IPCGUARD_WANT_FILES :
+			MIN(rl.rlim_max, IPCGUARD_WANT_FILES);
+	}
+	if (rl.rlim_cur != before && setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		DBG_WARNING("ipcguardd: cannot raise the open file limit from "
+			    "%llu to %llu: %s\n", (unsigned long long)before,
+			    (unsigned long long)rl.rlim_cur, strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur == before) {
+		DBG_NOTICE("ipcguardd: open file limit %llu (hard limit "
+			   "%llu)\n", (unsigned long long)rl.rlim_cur,
+			   (unsigned long long)rl.rlim_max);
+		return;
+	}
+	DBG_NOTICE("ipcguardd: open file limit %llu (was %llu, hard limit "
+		   "%llu)\n", (unsigned long long)rl.rlim_cur,
+		   (unsigned long long)before,
+		   (unsigned long long)rl.rlim_max);
+}
+
 static bool gate_setup_sockets(struct ipcguardd *gate)
 {
 	size_t i;
 
+	gate_raise_fd_limit();
+	gate->spare_fd = -1;
+	gate_open_spare_fd(gate);
 	if (!gate_make_dirs(gate)) {
 		return false;
 	}

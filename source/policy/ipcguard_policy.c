@@ -30,6 +30,27 @@
 #define IPCGUARD_MAX_PIPE_NAME 256
 /* More list entries than this is a configuration mistake, not a policy. */
 #define IPCGUARD_MAX_LIST_ENTRIES 1024
+/*
+ * Pipe bounds above this are no bound: each pipe costs the gate one or
+ * two file descriptors, and no system gives it millions.
+ */
+#define IPCGUARD_MAX_PIPE_BOUND 1000000
+
+/*
+ * Default bounds.  A legitimate anonymous client (name lookups over LSA,
+ * a printer, a NAS) holds one or two pipes; hundreds from one session are
+ * a hog.  Authenticated tools hold more, and many users may sit behind
+ * one address (NAT, a terminal server), hence the higher figures.  With
+ * each pipe costing the gate up to two descriptors, one anonymous address
+ * can take at most 512 of the tens of thousands the gate has.
+ */
+#define DEFAULT_ANON_PER_SESSION 32
+#define DEFAULT_ANON_PER_ADDRESS 256
+#define DEFAULT_PER_SESSION 512
+#define DEFAULT_PER_ADDRESS 2048
+#define DEFAULT_REFUSED_PIPE_TIMEOUT 10
+#define STR(x) STR2(x)
+#define STR2(x) #x
 
 const struct ipcguard_option_info ipcguard_options[] = {
 	{
@@ -90,6 +111,38 @@ const struct ipcguard_option_info ipcguard_options[] = {
 		.default_value = "no",
 		.description = "whether allowed requests are audited as JSON "
 			       "too (refusals always are)",
+	},
+	{
+		.name = IPCGUARD_OPT_MAX_PIPES_PER_ANONYMOUS_SESSION,
+		.default_value = STR(DEFAULT_ANON_PER_SESSION),
+		.description = "pipes one anonymous (or guest) session may "
+			       "hold open through the gate (0: no bound)",
+	},
+	{
+		.name = IPCGUARD_OPT_MAX_ANONYMOUS_PIPES_PER_ADDRESS,
+		.default_value = STR(DEFAULT_ANON_PER_ADDRESS),
+		.description = "pipes all anonymous (and guest) sessions from "
+			       "one client address may hold open together "
+			       "(0: no bound)",
+	},
+	{
+		.name = IPCGUARD_OPT_MAX_PIPES_PER_SESSION,
+		.default_value = STR(DEFAULT_PER_SESSION),
+		.description = "pipes one authenticated session may hold open "
+			       "through the gate (0: no bound)",
+	},
+	{
+		.name = IPCGUARD_OPT_MAX_PIPES_PER_ADDRESS,
+		.default_value = STR(DEFAULT_PER_ADDRESS),
+		.description = "pipes all authenticated sessions from one "
+			       "client address may hold open together "
+			       "(0: no bound)",
+	},
+	{
+		.name = IPCGUARD_OPT_REFUSED_PIPE_TIMEOUT,
+		.default_value = STR(DEFAULT_REFUSED_PIPE_TIMEOUT),
+		.description = "seconds the gate keeps a refused pipe open to "
+			       "answer its calls with access denied",
 	},
 	{ .name = NULL },
 };
@@ -193,6 +246,45 @@ static char *printable(TALLOC_CTX *mem_ctx, const char *s, size_t len)
 		out = talloc_asprintf_append_buffer(out, "...");
 	}
 	return out;
+}
+
+bool ipcguard_parse_uint(TALLOC_CTX *mem_ctx, const char *option,
+			 const char *value, unsigned min, unsigned max,
+			 unsigned *result, char **error)
+{
+	const char *p = NULL;
+	unsigned long v = 0;
+
+	*error = NULL;
+	if (value == NULL) {
+		*error = talloc_asprintf(mem_ctx, "ipcguard:%s has no value",
+					 option);
+		return false;
+	}
+	p = skip_space(value);
+	if (!isdigit((unsigned char)*p)) {
+		goto bad;
+	}
+	/* By hand: strtoul() takes signs and would wrap "-1". */
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > max) {
+			goto bad;
+		}
+		p++;
+	}
+	if (*skip_space(p) != '\0' || v < min) {
+		goto bad;
+	}
+	*result = (unsigned)v;
+	return true;
+bad:
+	*error = talloc_asprintf(mem_ctx,
+				 "ipcguard:%s = \"%s\" is not a whole number "
+				 "from %u to %u", option,
+				 printable(mem_ctx, value, strlen(value)),
+				 min, max);
+	return false;
 }
 
 static bool check_name(TALLOC_CTX *mem_ctx, const char *label,
@@ -408,6 +500,23 @@ static void load_bool(struct ipcguard_policy *policy,
 	ipcguard_policy_add_error(policy, error);
 }
 
+static void load_uint(struct ipcguard_policy *policy,
+		      ipcguard_option_getter getter, void *private_data,
+		      const char *option, unsigned min, unsigned max,
+		      unsigned *field)
+{
+	char *error = NULL;
+	unsigned value = 0;
+
+	if (ipcguard_parse_uint(policy, option,
+				get_option(getter, private_data, option),
+				min, max, &value, &error)) {
+		*field = value;
+		return;
+	}
+	ipcguard_policy_add_error(policy, error);
+}
+
 static void load_list(struct ipcguard_policy *policy,
 		      ipcguard_option_getter getter, void *private_data,
 		      const char *option, bool pipes, const char ***field)
@@ -477,6 +586,12 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 	policy->restrict_null_session_access = true;
 	policy->everyone_includes_anonymous = false;
 	policy->guest_is_anonymous = true;
+	/* Also what an invalid value leaves in force. */
+	policy->max_pipes_per_anonymous_session = DEFAULT_ANON_PER_SESSION;
+	policy->max_anonymous_pipes_per_address = DEFAULT_ANON_PER_ADDRESS;
+	policy->max_pipes_per_session = DEFAULT_PER_SESSION;
+	policy->max_pipes_per_address = DEFAULT_PER_ADDRESS;
+	policy->refused_pipe_timeout = DEFAULT_REFUSED_PIPE_TIMEOUT;
 
 	load_list(policy, getter, private_data,
 		  IPCGUARD_OPT_NULL_SESSION_SHARES, false,
@@ -496,6 +611,24 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 	load_bool(policy, getter, private_data, IPCGUARD_OPT_AUDIT_ALLOWED,
 		  &policy->audit_allowed);
 	load_network_access(policy, getter, private_data);
+	load_uint(policy, getter, private_data,
+		  IPCGUARD_OPT_MAX_PIPES_PER_ANONYMOUS_SESSION, 0,
+		  IPCGUARD_MAX_PIPE_BOUND,
+		  &policy->max_pipes_per_anonymous_session);
+	load_uint(policy, getter, private_data,
+		  IPCGUARD_OPT_MAX_ANONYMOUS_PIPES_PER_ADDRESS, 0,
+		  IPCGUARD_MAX_PIPE_BOUND,
+		  &policy->max_anonymous_pipes_per_address);
+	load_uint(policy, getter, private_data,
+		  IPCGUARD_OPT_MAX_PIPES_PER_SESSION, 0,
+		  IPCGUARD_MAX_PIPE_BOUND, &policy->max_pipes_per_session);
+	load_uint(policy, getter, private_data,
+		  IPCGUARD_OPT_MAX_PIPES_PER_ADDRESS, 0,
+		  IPCGUARD_MAX_PIPE_BOUND, &policy->max_pipes_per_address);
+	/* A day: longer is a pipe held, not a refusal answered. */
+	load_uint(policy, getter, private_data,
+		  IPCGUARD_OPT_REFUSED_PIPE_TIMEOUT, 1, 86400,
+		  &policy->refused_pipe_timeout);
 	return policy;
 }
 
@@ -882,6 +1015,51 @@ static void decide_builtin(const struct ipcguard_policy *policy,
 		return;
 	}
 	set(d, IPCGUARD_DENY, "invalid-request", "unknown object kind");
+}
+
+void ipcguard_decide_pipe_limit(const struct ipcguard_policy *policy,
+				enum ipcguard_session_kind session,
+				unsigned open_in_session,
+				unsigned open_from_address,
+				struct ipcguard_decision *d)
+{
+	bool restricted = ipcguard_session_is_restricted(policy, session);
+	/* No policy: the defaults of a freshly loaded one. */
+	unsigned per_session = restricted ? DEFAULT_ANON_PER_SESSION :
+		DEFAULT_PER_SESSION;
+	unsigned per_address = restricted ? DEFAULT_ANON_PER_ADDRESS :
+		DEFAULT_PER_ADDRESS;
+
+	d->by_rule = NULL;
+	d->audit_rule = NULL;
+	if (policy != NULL) {
+		per_session = restricted ?
+			policy->max_pipes_per_anonymous_session :
+			policy->max_pipes_per_session;
+		per_address = restricted ?
+			policy->max_anonymous_pipes_per_address :
+			policy->max_pipes_per_address;
+	}
+	if (per_session != 0 && open_in_session >= per_session) {
+		set(d, IPCGUARD_DENY, "pipe-limit", restricted ?
+		    "the session holds as many pipes as 'ipcguard:"
+		    IPCGUARD_OPT_MAX_PIPES_PER_ANONYMOUS_SESSION "' allows" :
+		    "the session holds as many pipes as 'ipcguard:"
+		    IPCGUARD_OPT_MAX_PIPES_PER_SESSION "' allows");
+		return;
+	}
+	if (per_address != 0 && open_from_address >= per_address) {
+		set(d, IPCGUARD_DENY, "pipe-limit", restricted ?
+		    "anonymous sessions from the client's address hold as "
+		    "many pipes as 'ipcguard:"
+		    IPCGUARD_OPT_MAX_ANONYMOUS_PIPES_PER_ADDRESS "' allows" :
+		    "authenticated sessions from the client's address hold "
+		    "as many pipes as 'ipcguard:"
+		    IPCGUARD_OPT_MAX_PIPES_PER_ADDRESS "' allows");
+		return;
+	}
+	set(d, IPCGUARD_ALLOW, "pipe-limit",
+	    "the session and its address are within their pipe bounds");
 }
 
 void ipcguard_decide(const struct ipcguard_policy *policy,

@@ -64,6 +64,13 @@ enum ipcguard_verdict {
 	"allow anonymous sid name translation"
 #define IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM "restrict anonymous sam"
 #define IPCGUARD_OPT_RESTRICT_ANONYMOUS "restrict anonymous"
+#define IPCGUARD_OPT_MAX_PIPES_PER_ANONYMOUS_SESSION \
+	"max pipes per anonymous session"
+#define IPCGUARD_OPT_MAX_ANONYMOUS_PIPES_PER_ADDRESS \
+	"max anonymous pipes per address"
+#define IPCGUARD_OPT_MAX_PIPES_PER_SESSION "max pipes per session"
+#define IPCGUARD_OPT_MAX_PIPES_PER_ADDRESS "max pipes per address"
+#define IPCGUARD_OPT_REFUSED_PIPE_TIMEOUT "refused pipe timeout"
 
 struct ipcguard_option_info {
 	const char *name;
@@ -87,6 +94,19 @@ struct ipcguard_policy {
 	struct ipcguard_network_access network_access;
 	struct ipcguard_rule **builtin_rules;
 	size_t num_builtin_rules;
+
+	/*
+	 * Bounds on the pipes the gate holds open (0: none).  Sessions the
+	 * anonymous rules apply to have their own, lower bounds, and are
+	 * counted per address apart from the others, so anonymous callers
+	 * cannot use up what authenticated ones from the same address get.
+	 */
+	unsigned max_pipes_per_anonymous_session;
+	unsigned max_anonymous_pipes_per_address;
+	unsigned max_pipes_per_session;
+	unsigned max_pipes_per_address;
+	/* Seconds a refused pipe is kept to answer faults, then closed. */
+	unsigned refused_pipe_timeout;
 
 	/* Rules from the rule database, in evaluation order (see
 	 * ipcguard_rules_sort()); hooks as they were parsed with. */
@@ -163,6 +183,18 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 		     const struct ipcguard_request *request,
 		     struct ipcguard_decision *decision);
 
+/*
+ * Whether one more pipe may be opened, given how many pipes the caller's
+ * session and (for its class of session) its address already hold open.
+ * A refusal names rule "pipe-limit".  Sessions the anonymous rules apply
+ * to are held to the anonymous bounds, also when the policy is invalid.
+ */
+void ipcguard_decide_pipe_limit(const struct ipcguard_policy *policy,
+				enum ipcguard_session_kind session,
+				unsigned open_in_session,
+				unsigned open_from_address,
+				struct ipcguard_decision *decision);
+
 /* Whether the anonymous rules apply to this kind of session. */
 bool ipcguard_session_is_restricted(const struct ipcguard_policy *policy,
 				    enum ipcguard_session_kind session);
@@ -186,6 +218,9 @@ const char *ipcguard_verdict_name(enum ipcguard_verdict verdict);
  */
 bool ipcguard_parse_bool(TALLOC_CTX *mem_ctx, const char *option,
 			 const char *value, bool *result, char **error);
+bool ipcguard_parse_uint(TALLOC_CTX *mem_ctx, const char *option,
+			 const char *value, unsigned min, unsigned max,
+			 unsigned *result, char **error);
 bool ipcguard_parse_labelled_name_list(TALLOC_CTX *mem_ctx,
 				       const char *label, const char *value,
 				       bool pipes, const char ***result,

@@ -13,8 +13,10 @@
 #include "ipcguard_policy.h"
 #include "fuzz_decide_checked.h"
 
+#define FUZZ_VALUES 16
+
 struct fuzz_input {
-	const char *values[8];
+	const char *values[FUZZ_VALUES];
 };
 
 static const char *fuzz_get(void *private_data, const char *option)
@@ -22,7 +24,8 @@ static const char *fuzz_get(void *private_data, const char *option)
 	struct fuzz_input *in = private_data;
 	size_t i;
 
-	for (i = 0; ipcguard_options[i].name != NULL && i < 8; i++) {
+	for (i = 0; ipcguard_options[i].name != NULL && i < FUZZ_VALUES;
+	     i++) {
 		if (strcmp(ipcguard_options[i].name, option) == 0) {
 			return in->values[i];
 		}
@@ -46,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	copy[size] = '\0';
 	p = copy;
-	while (n < 8 && p < copy + size) {
+	while (n < FUZZ_VALUES && p < copy + size) {
 		in.values[n++] = p;
 		p += strlen(p) + 1;
 	}
@@ -66,6 +69,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		};
 
 		fuzz_decide_checked(policy, &r);
+	}
+	for (i = 0; i < 3; i++) {
+		struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+		ipcguard_decide_pipe_limit(policy,
+					   (enum ipcguard_session_kind)i,
+					   (unsigned)size, (unsigned)(size / 3),
+					   &d);
+		if (d.rule == NULL || d.reason == NULL) {
+			abort();
+		}
 	}
 	talloc_free(ctx);
 	return 0;

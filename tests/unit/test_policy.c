@@ -485,6 +485,105 @@ static void test_network_access_settings(void **state)
 	talloc_free(ctx);
 }
 
+static enum ipcguard_verdict limit(const struct ipcguard_policy *p,
+				   enum ipcguard_session_kind s,
+				   unsigned in_session, unsigned from_address,
+				   const char **reason)
+{
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+	ipcguard_decide_pipe_limit(p, s, in_session, from_address, &d);
+	assert_string_equal(d.rule, "pipe-limit");
+	assert_non_null(d.reason);
+	if (reason != NULL) {
+		*reason = d.reason;
+	}
+	return d.verdict;
+}
+
+static void test_pipe_limits(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct ipcguard_policy *p = load(ctx, NULL);
+	const struct opt set[] = {
+		{ "max pipes per anonymous session", "2" },
+		{ "max anonymous pipes per address", "3" },
+		{ "max pipes per session", "0" },
+		{ "max pipes per address", " 5 " },
+		{ "refused pipe timeout", "1" },
+		{ "guest is anonymous", "no" },
+		{ NULL, NULL },
+	};
+	const char *reason = NULL;
+
+	assert_int_equal(p->max_pipes_per_anonymous_session, 32);
+	assert_int_equal(p->max_anonymous_pipes_per_address, 256);
+	assert_int_equal(p->max_pipes_per_session, 512);
+	assert_int_equal(p->max_pipes_per_address, 2048);
+	assert_int_equal(p->refused_pipe_timeout, 10);
+	assert_int_equal(limit(p, ANON, 31, 255, NULL), IPCGUARD_ALLOW);
+	assert_int_equal(limit(p, ANON, 32, 0, &reason), IPCGUARD_DENY);
+	assert_non_null(strstr(reason, "max pipes per anonymous session"));
+	assert_int_equal(limit(p, ANON, 0, 256, &reason), IPCGUARD_DENY);
+	assert_non_null(strstr(reason, "max anonymous pipes per address"));
+	/* Guests are held to the anonymous bounds by default. */
+	assert_int_equal(limit(p, GUEST, 32, 0, NULL), IPCGUARD_DENY);
+	assert_int_equal(limit(p, USER, 511, 2047, NULL), IPCGUARD_ALLOW);
+	assert_int_equal(limit(p, USER, 512, 0, &reason), IPCGUARD_DENY);
+	assert_non_null(strstr(reason, "max pipes per session"));
+	assert_int_equal(limit(p, USER, 0, 2048, &reason), IPCGUARD_DENY);
+	assert_non_null(strstr(reason, "max pipes per address"));
+	/* No policy: the defaults. */
+	assert_int_equal(limit(NULL, ANON, 32, 0, NULL), IPCGUARD_DENY);
+	assert_int_equal(limit(NULL, USER, 32, 0, NULL), IPCGUARD_ALLOW);
+
+	p = load(ctx, set);
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_int_equal(p->refused_pipe_timeout, 1);
+	assert_int_equal(limit(p, ANON, 1, 2, NULL), IPCGUARD_ALLOW);
+	assert_int_equal(limit(p, ANON, 2, 0, NULL), IPCGUARD_DENY);
+	assert_int_equal(limit(p, ANON, 0, 3, NULL), IPCGUARD_DENY);
+	/* Exempt guests count as authenticated; 0 is no bound. */
+	assert_int_equal(limit(p, GUEST, 100000, 4, NULL), IPCGUARD_ALLOW);
+	assert_int_equal(limit(p, USER, 100000, 5, NULL), IPCGUARD_DENY);
+	talloc_free(ctx);
+}
+
+static void test_bad_numbers(void **state)
+{
+	static const char *bad[] = {
+		"", "-1", "+3", "1e3", "3 4", "0x10", "1000001",
+		"99999999999999999999", "12abc", NULL,
+	};
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		const struct opt o[] = {
+			{ "max pipes per anonymous session", bad[i] },
+			{ NULL, NULL },
+		};
+		struct ipcguard_policy *p = load(ctx, o);
+
+		assert_false(ipcguard_policy_is_valid(p));
+		assert_non_null(strstr(p->errors[0],
+				       "max pipes per anonymous session"));
+		/* The default bound stays in force. */
+		assert_int_equal(p->max_pipes_per_anonymous_session, 32);
+	}
+	{
+		const struct opt o[] = {
+			{ "refused pipe timeout", "0" },
+			{ NULL, NULL },
+		};
+		struct ipcguard_policy *p = load(ctx, o);
+
+		assert_false(ipcguard_policy_is_valid(p));
+		assert_int_equal(p->refused_pipe_timeout, 10);
+	}
+	talloc_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +601,8 @@ int main(void)
 		cmocka_unit_test(test_null_inputs),
 		cmocka_unit_test(test_network_access_defaults),
 		cmocka_unit_test(test_network_access_settings),
+		cmocka_unit_test(test_pipe_limits),
+		cmocka_unit_test(test_bad_numbers),
 	};
 
 	return cmocka_run_group_tests_name("ipcguard_policy", tests, NULL,
