@@ -4,10 +4,15 @@ samba-dcerpcd processes the gate starts on demand."""
 import os
 import re
 import signal
+import socket
+import subprocess
 import time
 
+import pytest
+
+import harness
 from harness import Server
-from test_gate import got_through
+from test_gate import gate_refused, got_through
 from test_tool import tool
 
 UNGATED = ('rpc start on demand helpers = no: samba-dcerpcd runs as a '
@@ -39,6 +44,35 @@ def test_daemon_samba_dcerpcd_is_reported_by_check_status_and_log():
             time.sleep(0.1)
         assert len(re.findall(r'ipcguard: ' + re.escape(UNGATED),
                               s.logs())) == 2
+
+
+def test_daemon_samba_dcerpcd_serves_tcp_around_the_gate():
+    """Why check calls it an error: the gate refuses anonymous srvsvc
+    over SMB, while samba-dcerpcd run as a daemon answers the same caller
+    over ncacn_ip_tcp.  When the gate covers TCP this test must change."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(('127.0.0.1', 135))
+        except OSError:
+            pytest.skip('127.0.0.1:135 is taken (another test instance)')
+    s = Server(ipcguard={'null session pipes': 'lsarpc'},
+               extra_global=['rpc start on demand helpers = no'])
+    with s:
+        s._spawn(['/usr/libexec/samba/samba-dcerpcd', '--foreground',
+                  '--no-process-group', '--libexec-rpcds', '-s', s.conf],
+                 'samba-dcerpcd.stdout')
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            r = s.rpcclient('user', 'srvinfo')
+            if 'IPCGTEST' in r.out:
+                break
+            time.sleep(0.5)
+        assert gate_refused(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        r = subprocess.run(['rpcclient', '-s', s.conf, '-U%', '-N', '-c',
+                            'srvinfo', 'ncacn_ip_tcp:127.0.0.1'],
+                           capture_output=True, text=True, timeout=60,
+                           env=harness.CLIENT_ENV)
+        assert r.returncode == 0 and 'IPCGTEST' in r.stdout, r
 
 
 def test_on_demand_samba_dcerpcd_is_not_reported():
