@@ -319,8 +319,10 @@ void ipcguard_ruledb_load(struct ipcguard_policy *policy, const char *path)
 					  talloc_steal(policy, error));
 		goto done;
 	}
+	/* Every record: one that lost its objectClass (ldbmodify) would
+	 * otherwise drop out of the policy without a word. */
 	ret = ldb_search(ldb, frame, &res, NULL, LDB_SCOPE_SUBTREE, attrs,
-			 "(objectClass=%s)", RULE_CLASS);
+			 "(distinguishedName=*)");
 	if (ret != LDB_SUCCESS) {
 		ipcguard_policy_add_error(
 			policy, talloc_asprintf(policy,
@@ -332,9 +334,21 @@ void ipcguard_ruledb_load(struct ipcguard_policy *policy, const char *path)
 		const struct ldb_message *msg = res->msgs[i];
 		const char *name = ldb_msg_find_attr_as_string(msg, "name",
 							       NULL);
-		struct ipcguard_rule_field *fields = record_fields(frame, msg);
+		struct ipcguard_rule_field *fields = NULL;
 		struct ipcguard_rule *rule = NULL;
 
+		if (!ldb_msg_check_string_attribute(msg, "objectClass",
+						    RULE_CLASS)) {
+			ipcguard_policy_add_error(
+				policy,
+				talloc_asprintf(policy, "rule database %s: "
+						"record %s is not a rule "
+						"(objectClass %s)", path,
+						ldb_dn_get_linearized(msg->dn),
+						RULE_CLASS));
+			continue;
+		}
+		fields = record_fields(frame, msg);
 		if (fields == NULL) {
 			ipcguard_policy_add_error(policy, NULL);
 			continue;

@@ -260,3 +260,26 @@ def test_tool_never_crashes_on_a_misconfiguration(name):
                 'as a daemon and also serves ncacn_ip_tcp' in check, check
     finally:
         shutil.rmtree(s.dir, ignore_errors=True)
+
+
+def test_record_that_lost_its_object_class_is_an_error():
+    """ldbmodify can take a rule's objectClass away; the rule must not
+    drop out of the policy without a word."""
+    import ldb
+    s = Server(ipcguard={'null session pipes': 'lsarpc'})
+    try:
+        hardening(s, 'printer-bug')
+        db = ldb.Ldb('tdb://' + rule_db(s))
+        msg = ldb.Message(ldb.Dn(db, 'CN=printer-bug,CN=ipcguard-rules'))
+        msg['objectClass'] = ldb.MessageElement([], ldb.FLAG_MOD_DELETE,
+                                                'objectClass')
+        db.modify(msg)
+        del db
+        rc, out = tool(s, 'check')
+        assert rc == 1, out
+        assert 'record CN=printer-bug,CN=ipcguard-rules is not a rule' in \
+            out, out
+        rc, out = tool(s, 'rule', 'list')
+        assert rc == 1 and 'is not a rule' in out, out
+    finally:
+        shutil.rmtree(s.dir, ignore_errors=True)
