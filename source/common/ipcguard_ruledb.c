@@ -450,10 +450,14 @@ struct ipcguard_policy *ipcguard_policy_load_all(TALLOC_CTX *mem_ctx)
 	missing = stat(path, &st) != 0 && errno == ENOENT;
 	if (!missing) {
 		ipcguard_ruledb_load(db, path);
-		if (ipcguard_policy_is_valid(db)) {
-			take_rules(policy, db);
-			goto done;
-		}
+		/* Gone while it was read: it read as empty. */
+		missing = stat(path, &st) != 0 && errno == ENOENT;
+	}
+	if (!missing && ipcguard_policy_is_valid(db)) {
+		take_rules(policy, db);
+		goto done;
+	}
+	if (!missing) {
 		take_errors(policy, db, "");
 	} else if (option != NULL && option[0] != '\0') {
 		ipcguard_policy_add_error(
