@@ -175,3 +175,23 @@ bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
 	}
 	return true;
 }
+
+/*
+ * samba-dcerpcd started on demand (--np-helper, by smbd or the gate) serves
+ * ncacn_np only: source3/rpc_server/rpc_host.c filters the endpoints the
+ * rpcd_* servers report down to NCACN_NP.  Started as a daemon, which
+ * "rpc start on demand helpers = no" requires, it serves every endpoint
+ * they report: ncalrpc, and ncacn_ip_tcp on port 135 (epmapper) and the
+ * dynamic port range.  Callers there never pass through the gate.
+ */
+const char *ipcguard_ungated_transports(void)
+{
+	if (lp_rpc_start_on_demand_helpers()) {
+		return NULL;
+	}
+	return "rpc start on demand helpers = no: samba-dcerpcd runs as a "
+	       "daemon and also serves ncacn_ip_tcp (port 135 and the rpc "
+	       "server dynamic port range) and ncalrpc, where anonymous "
+	       "callers get Samba's own rules: ipcguardd only sees named "
+	       "pipes";
+}

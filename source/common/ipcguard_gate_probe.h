@@ -44,4 +44,10 @@ int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem);
  */
 bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem);
 
+/*
+ * Why callers reach Samba's RPC servers over transports the gate does not
+ * see, in words for the log, or NULL when named pipes are the only way in.
+ */
+const char *ipcguard_ungated_transports(void);
+
 #endif /* IPCGUARD_GATE_PROBE_H */

@@ -222,6 +222,9 @@ static struct ldb_context *ruledb_open(TALLOC_CTX *mem_ctx, const char *path,
 		return NULL;
 	}
 	talloc_steal(ldb, ev);
+	/* Rules say who may call what: root's to read and to change,
+	 * whatever the umask of whoever creates the file. */
+	ldb_set_create_perms(ldb, 0600);
 	ret = ldb_connect(ldb, url,
 			  write ? 0 : (LDB_FLG_RDONLY | LDB_FLG_DONT_CREATE_DB),
 			  NULL);
@@ -316,8 +319,10 @@ void ipcguard_ruledb_load(struct ipcguard_policy *policy, const char *path)
 					  talloc_steal(policy, error));
 		goto done;
 	}
+	/* Every record: one that lost its objectClass (ldbmodify) would
+	 * otherwise drop out of the policy without a word. */
 	ret = ldb_search(ldb, frame, &res, NULL, LDB_SCOPE_SUBTREE, attrs,
-			 "(objectClass=%s)", RULE_CLASS);
+			 "(distinguishedName=*)");
 	if (ret != LDB_SUCCESS) {
 		ipcguard_policy_add_error(
 			policy, talloc_asprintf(policy,
@@ -329,9 +334,21 @@ void ipcguard_ruledb_load(struct ipcguard_policy *policy, const char *path)
 		const struct ldb_message *msg = res->msgs[i];
 		const char *name = ldb_msg_find_attr_as_string(msg, "name",
 							       NULL);
-		struct ipcguard_rule_field *fields = record_fields(frame, msg);
+		struct ipcguard_rule_field *fields = NULL;
 		struct ipcguard_rule *rule = NULL;
 
+		if (!ldb_msg_check_string_attribute(msg, "objectClass",
+						    RULE_CLASS)) {
+			ipcguard_policy_add_error(
+				policy,
+				talloc_asprintf(policy, "rule database %s: "
+						"record %s is not a rule "
+						"(objectClass %s)", path,
+						ldb_dn_get_linearized(msg->dn),
+						RULE_CLASS));
+			continue;
+		}
+		fields = record_fields(frame, msg);
 		if (fields == NULL) {
 			ipcguard_policy_add_error(policy, NULL);
 			continue;
@@ -353,20 +370,223 @@ done:
 	TALLOC_FREE(frame);
 }
 
+char *ipcguard_ruledb_kept_path(TALLOC_CTX *mem_ctx)
+{
+	return state_path(mem_ctx, IPCGUARD_RULEDB_KEPT_NAME);
+}
+
+/* An empty policy to load one database file into. */
+static struct ipcguard_policy *scratch_policy(TALLOC_CTX *mem_ctx)
+{
+	struct ipcguard_policy *p = talloc_zero(mem_ctx,
+						struct ipcguard_policy);
+
+	if (p == NULL) {
+		return NULL;
+	}
+	p->errors = talloc_zero_array(p, const char *, 1);
+	if (p->errors == NULL) {
+		TALLOC_FREE(p);
+		return NULL;
+	}
+	p->hooks = &ipcguard_samba_rule_hooks;
+	return p;
+}
+
+static void take_rules(struct ipcguard_policy *policy,
+		       struct ipcguard_policy *from)
+{
+	size_t i;
+
+	for (i = 0; i < from->num_rules; i++) {
+		if (!ipcguard_policy_add_rule(policy, from->rules[i])) {
+			ipcguard_policy_add_error(policy, NULL);
+			break;
+		}
+	}
+	from->num_rules = 0;
+}
+
+static void take_errors(struct ipcguard_policy *policy,
+			const struct ipcguard_policy *from, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; from->errors[i] != NULL; i++) {
+		ipcguard_policy_add_error(
+			policy, talloc_asprintf(policy, "%s%s", prefix,
+						from->errors[i]));
+	}
+}
+
 struct ipcguard_policy *ipcguard_policy_load_all(TALLOC_CTX *mem_ctx)
 {
+	TALLOC_CTX *frame = talloc_stackframe();
 	struct ipcguard_policy *policy = NULL;
+	struct ipcguard_policy *db = NULL;
+	struct ipcguard_policy *kept = NULL;
+	const char *option = NULL;
 	char *path = NULL;
+	char *kept_path = NULL;
+	struct stat st;
+	bool missing;
+	bool have_kept;
 
 	policy = ipcguard_policy_load(mem_ctx, ipcguard_smbconf_option, NULL);
 	if (policy == NULL) {
-		return NULL;
+		goto done;
 	}
 	policy->hooks = &ipcguard_samba_rule_hooks;
-	path = ipcguard_ruledb_path(policy);
-	ipcguard_ruledb_load(policy, path);
-	TALLOC_FREE(path);
+	option = ipcguard_smbconf_option(NULL, IPCGUARD_OPT_RULE_DATABASE);
+	path = ipcguard_ruledb_path(frame);
+	kept_path = ipcguard_ruledb_kept_path(frame);
+	db = scratch_policy(frame);
+	kept = scratch_policy(frame);
+	if (path == NULL || kept_path == NULL || db == NULL || kept == NULL) {
+		ipcguard_policy_add_error(policy, NULL);
+		goto done;
+	}
+
+	missing = stat(path, &st) != 0 && errno == ENOENT;
+	if (!missing) {
+		ipcguard_ruledb_load(db, path);
+		/* Gone while it was read: it read as empty. */
+		missing = stat(path, &st) != 0 && errno == ENOENT;
+	}
+	if (!missing && ipcguard_policy_is_valid(db)) {
+		take_rules(policy, db);
+		goto done;
+	}
+	if (!missing) {
+		take_errors(policy, db, "");
+	} else if (option != NULL && option[0] != '\0') {
+		ipcguard_policy_add_error(
+			policy, talloc_asprintf(policy, "rule database %s "
+						"(ipcguard:%s) does not exist",
+						path,
+						IPCGUARD_OPT_RULE_DATABASE));
+	}
+
+	/* Lost or broken: the last valid copy stands in for it. */
+	have_kept = stat(kept_path, &st) == 0;
+	ipcguard_ruledb_load(kept, kept_path);
+	if (!ipcguard_policy_is_valid(kept)) {
+		/* Nothing tells which rules were in force. */
+		take_errors(policy, kept, "last valid copy of the rule "
+			    "database: ");
+		take_rules(policy, db);
+		goto done;
+	}
+	if (!have_kept) {
+		take_rules(policy, db);
+		goto done;
+	}
+	take_rules(policy, kept);
+	if (policy->num_rules == 0) {
+		/* It held no rules: nothing was lost. */
+		goto done;
+	}
+	ipcguard_policy_add_warning(
+		policy, talloc_asprintf(
+			policy, "rule database %s %s; keeping the %zu rule%s "
+			"of its last valid copy %s in force", path,
+			missing ? "does not exist" : "is not valid",
+			policy->num_rules, policy->num_rules == 1 ? "" : "s",
+			kept_path));
+done:
+	TALLOC_FREE(frame);
 	return policy;
+}
+
+static bool write_all(int fd, const char *data, size_t size)
+{
+	while (size > 0) {
+		ssize_t n = write(fd, data, size);
+
+		if (n == -1 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return false;
+		}
+		data += n;
+		size -= n;
+	}
+	return true;
+}
+
+bool ipcguard_ruledb_keep(TALLOC_CTX *mem_ctx, const char *path,
+			  char **error)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	char *kept = ipcguard_ruledb_kept_path(frame);
+	struct ipcguard_policy *check = scratch_policy(frame);
+	char *tmp = NULL;
+	char *data = NULL;
+	char *old = NULL;
+	size_t size = 0;
+	size_t old_size = 0;
+	bool ok = false;
+	int fd = -1;
+
+	*error = NULL;
+	if (kept == NULL || check == NULL) {
+		*error = talloc_strdup(mem_ctx, "out of memory");
+		goto done;
+	}
+	data = file_load(path, &size, 0, frame);
+	if (data == NULL) {
+		if (errno == ENOENT) {
+			ok = true;
+		} else {
+			*error = talloc_asprintf(mem_ctx, "cannot read %s: %s",
+						 path, strerror(errno));
+		}
+		goto done;
+	}
+	old = file_load(kept, &old_size, 0, frame);
+	if (old != NULL && old_size == size && memcmp(old, data, size) == 0) {
+		ok = true;
+		goto done;
+	}
+	tmp = talloc_asprintf(frame, "%s.%d", kept, (int)getpid());
+	if (tmp == NULL) {
+		*error = talloc_strdup(mem_ctx, "out of memory");
+		goto done;
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd == -1 || fchmod(fd, 0600) != 0 || !write_all(fd, data, size) ||
+	    fsync(fd) != 0) {
+		*error = talloc_asprintf(mem_ctx, "cannot write %s: %s", tmp,
+					 strerror(errno));
+		goto done;
+	}
+	close(fd);
+	fd = -1;
+	/* The database may have changed since the policy was loaded. */
+	ipcguard_ruledb_load(check, tmp);
+	if (!ipcguard_policy_is_valid(check)) {
+		*error = talloc_asprintf(mem_ctx, "%s changed while it was "
+					 "copied", path);
+		goto done;
+	}
+	if (rename(tmp, kept) != 0) {
+		*error = talloc_asprintf(mem_ctx, "cannot rename %s to %s: %s",
+					 tmp, kept, strerror(errno));
+		goto done;
+	}
+	ok = true;
+done:
+	if (fd != -1) {
+		close(fd);
+	}
+	if (!ok && tmp != NULL) {
+		(void)unlink(tmp);
+	}
+	TALLOC_FREE(frame);
+	return ok;
 }
 
 bool ipcguard_ruledb_add(TALLOC_CTX *mem_ctx, const char *path,

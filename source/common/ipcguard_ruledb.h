@@ -20,6 +20,8 @@ struct ndr_syntax_id;
 /* "ipcguard:rule database" in [global]. */
 #define IPCGUARD_OPT_RULE_DATABASE "rule database"
 #define IPCGUARD_RULEDB_DEFAULT_NAME "ipcguard-rules.ldb"
+/* The last valid copy of the rule database, in the state directory. */
+#define IPCGUARD_RULEDB_KEPT_NAME "ipcguard-last-valid-rules.ldb"
 
 /*
  * Rules check pipe and share access as a file open for reading and
@@ -55,9 +57,30 @@ void ipcguard_ruledb_load(struct ipcguard_policy *policy, const char *path);
 
 /*
  * The whole policy: smb.conf's ipcguard: options and the rule database
- * they name.
+ * they name.  The module, the gate and the tool all load it here, so they
+ * agree on what a lost database means:
+ *
+ *  - "ipcguard:rule database" set and the file missing: an error.
+ *  - The default database missing while its last valid copy (see
+ *    ipcguard_ruledb_keep()) holds rules: the database held rules and
+ *    has vanished.  The copy's rules stay in force and a warning says so.
+ *  - A database that cannot be opened or holds an invalid record: errors,
+ *    and the rules in force are those of the last valid copy if there is
+ *    one, so authenticated callers keep the rules they had.
  */
 struct ipcguard_policy *ipcguard_policy_load_all(TALLOC_CTX *mem_ctx);
+
+/* Where the last valid copy of the rule database is kept. */
+char *ipcguard_ruledb_kept_path(TALLOC_CTX *mem_ctx);
+
+/*
+ * After a valid policy was loaded from the database at path: make the last
+ * valid copy the same file, mode 0600.  A database that does not exist
+ * leaves the copy alone (its rules are the ones in force then).  false
+ * with *error if the copy cannot be made.
+ */
+bool ipcguard_ruledb_keep(TALLOC_CTX *mem_ctx, const char *path,
+			  char **error);
 
 /* Store a validated rule.  false with *error if it cannot be stored. */
 bool ipcguard_ruledb_add(TALLOC_CTX *mem_ctx, const char *path,

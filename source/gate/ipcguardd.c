@@ -228,16 +228,26 @@ static void conn_done(struct ipcguardd_conn *conn, const char *why);
 static void gate_check_dirs(struct ipcguardd *gate);
 static void gate_check_sockets(struct ipcguardd *gate);
 
+/* Why the last reload did not take effect, for "ipcguard status". */
+static char *gate_reload_problem = NULL;
+
 /*
  * Load the policy from the current smb.conf and rule database.  On start
  * an invalid policy is kept (it refuses anonymous callers); on reload the
- * previous valid policy stays in force.
+ * previous valid policy stays in force.  A valid one is copied for the
+ * next load that finds the rule database gone (ipcguard_ruledb_keep()).
  */
 static bool gate_load_policy(struct ipcguardd *gate, bool reload)
 {
 	struct ipcguard_policy *policy = NULL;
+	const char *problem = ipcguard_ungated_transports();
+	char *db = NULL;
+	char *error = NULL;
 	size_t i;
 
+	if (problem != NULL && !reload) {
+		DBG_ERR("ipcguardd: %s\n", problem);
+	}
 	policy = ipcguard_policy_load_all(gate);
 	if (policy == NULL) {
 		DBG_ERR("ipcguardd: out of memory loading the policy\n");
@@ -246,16 +256,34 @@ static bool gate_load_policy(struct ipcguardd *gate, bool reload)
 	for (i = 0; policy->errors[i] != NULL; i++) {
 		DBG_ERR("ipcguardd: invalid policy: %s\n", policy->errors[i]);
 	}
+	for (i = 0; policy->warnings != NULL && policy->warnings[i] != NULL;
+	     i++) {
+		DBG_ERR("ipcguardd: %s\n", policy->warnings[i]);
+	}
 	if (!ipcguard_policy_is_valid(policy) && reload &&
 	    gate->policy != NULL) {
 		DBG_ERR("ipcguardd: reload rejected, keeping the previous "
 			"policy in force\n");
+		TALLOC_FREE(gate_reload_problem);
+		gate_reload_problem = talloc_asprintf(
+			gate, "reload rejected, the previous policy stays in "
+			"force: %s", policy->errors[0]);
 		TALLOC_FREE(policy);
 		return false;
 	}
+	TALLOC_FREE(gate_reload_problem);
 	if (!ipcguard_policy_is_valid(policy)) {
 		DBG_ERR("ipcguardd: no valid policy: refusing anonymous and "
 			"guest callers on every pipe\n");
+	} else {
+		db = ipcguard_ruledb_path(policy);
+		if (db == NULL || !ipcguard_ruledb_keep(policy, db, &error)) {
+			DBG_ERR("ipcguardd: cannot keep a copy of the valid "
+				"rule database: %s\n",
+				error != NULL ? error : "out of memory");
+		}
+		TALLOC_FREE(db);
+		TALLOC_FREE(error);
 	}
 	TALLOC_FREE(gate->policy);
 	gate->policy = policy;
@@ -1662,6 +1690,7 @@ static void gate_rescan_timer(struct tevent_context *ev,
 static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 {
 	struct ipcguardd_listener *l = NULL;
+	const char *problem = NULL;
 	char *text = NULL;
 	size_t i;
 
@@ -1692,6 +1721,23 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 			gate->num_limit_refused,
 			(unsigned long long)rl.rlim_cur,
 			gate->num_fd_exhausted, gate->num_shed);
+	}
+	/* Whatever makes the policy in force differ from the one
+	 * configured, or leaves callers around the gate. */
+	for (i = 0; text != NULL && gate->policy != NULL &&
+		    gate->policy->warnings != NULL &&
+		    gate->policy->warnings[i] != NULL; i++) {
+		text = talloc_asprintf_append_buffer(
+			text, "problem=%s\n", gate->policy->warnings[i]);
+	}
+	if (text != NULL && gate_reload_problem != NULL) {
+		text = talloc_asprintf_append_buffer(
+			text, "problem=%s\n", gate_reload_problem);
+	}
+	problem = ipcguard_ungated_transports();
+	if (text != NULL && problem != NULL) {
+		text = talloc_asprintf_append_buffer(text, "problem=%s\n",
+						     problem);
 	}
 	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
 		text = talloc_asprintf_append_buffer(
@@ -1819,6 +1865,23 @@ static bool gate_already_running(struct ipcguardd *gate)
 		return true;
 	}
 	return false;
+}
+
+/*
+ * local_np_connect() starts samba-dcerpcd with posix_spawn() and never
+ * waits for it; samba-dcerpcd forks into the background and its first
+ * process exits.  Every start on demand would leave a zombie.
+ */
+static void gate_reap_children(struct tevent_context *ev,
+			       struct tevent_signal *se, int signum,
+			       int count, void *siginfo, void *private_data)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		DBG_DEBUG("ipcguardd: child %d ended\n", (int)pid);
+	}
 }
 
 static bool control_bind(struct ipcguardd *gate)
@@ -2111,6 +2174,10 @@ int main(int argc, const char *argv[])
 		}
 	}
 	BlockSignals(true, SIGPIPE);
+	if (tevent_add_signal(gate->ev, gate, SIGCHLD, SA_RESTART,
+			      gate_reap_children, gate) == NULL) {
+		exit_daemon("ipcguardd: cannot catch SIGCHLD", ENOMEM);
+	}
 	DBG_ERR("ipcguardd version %s (build %s, Samba %s) started, gating "
 		"%s\n", IPCGUARD_VERSION, IPCGUARD_BUILD_ID,
 		samba_version_string(), gate->np_dir);

@@ -69,7 +69,6 @@ struct ipcguard_config {
  * invalid policy still fails closed.
  */
 #define LAST_VALID_FILE "ipcguard-last-valid-policy"
-#define LAST_VALID_RULES "ipcguard-last-valid-rules.ldb"
 
 struct stored_policy {
 	char **lines;	/* "option=value" */
@@ -121,43 +120,6 @@ static char *policy_record(TALLOC_CTX *mem_ctx)
 	return text;
 }
 
-/* A copy of the rule database that was valid, or none if it had none. */
-static bool copy_valid_rules(TALLOC_CTX *mem_ctx)
-{
-	char *db = ipcguard_ruledb_path(mem_ctx);
-	char *copy = state_path(mem_ctx, LAST_VALID_RULES);
-	char *tmp = NULL;
-	struct ipcguard_policy *check = NULL;
-	size_t size = 0;
-	char *data = NULL;
-
-	if (db == NULL || copy == NULL) {
-		return false;
-	}
-	data = file_load(db, &size, 0, mem_ctx);
-	if (data == NULL) {
-		return errno == ENOENT && (unlink(copy) == 0 || errno == ENOENT);
-	}
-	tmp = talloc_asprintf(mem_ctx, "%s.%d", copy, (int)getpid());
-	if (tmp == NULL || !file_save_mode(tmp, data, size, 0600)) {
-		return false;
-	}
-	/* The file may have changed since it was loaded: check the copy. */
-	check = talloc_zero(mem_ctx, struct ipcguard_policy);
-	if (check == NULL) {
-		unlink(tmp);
-		return false;
-	}
-	check->errors = talloc_zero_array(check, const char *, 1);
-	check->hooks = &ipcguard_samba_rule_hooks;
-	ipcguard_ruledb_load(check, tmp);
-	if (!ipcguard_policy_is_valid(check) || rename(tmp, copy) != 0) {
-		unlink(tmp);
-		return false;
-	}
-	return true;
-}
-
 static void remember_valid_policy(TALLOC_CTX *mem_ctx)
 {
 	/* What this smbd child last found in or wrote to the file: most
@@ -168,6 +130,8 @@ static void remember_valid_policy(TALLOC_CTX *mem_ctx)
 	char *record = policy_record(mem_ctx);
 	size_t size = 0;
 	char *old = NULL;
+	char *db = NULL;
+	char *error = NULL;
 
 	if (record == NULL ||
 	    (recorded != NULL && strcmp(recorded, record) == 0)) {
@@ -183,14 +147,17 @@ static void remember_valid_policy(TALLOC_CTX *mem_ctx)
 		recorded = talloc_strdup(NULL, record);
 		return;
 	}
-	if (!copy_valid_rules(mem_ctx)) {
+	db = ipcguard_ruledb_path(mem_ctx);
+	if (db == NULL || !ipcguard_ruledb_keep(mem_ctx, db, &error)) {
 		DBG_WARNING("ipcguard: cannot keep a copy of the valid rule "
-			    "database\n");
+			    "database: %s\n",
+			    error != NULL ? error : "out of memory");
 		return;
 	}
 	tmp = talloc_asprintf(mem_ctx, "%s.%d", path, (int)getpid());
 	if (tmp == NULL ||
 	    !file_save_mode(tmp, record, strlen(record), 0600) ||
+	    chmod(tmp, 0600) != 0 ||
 	    rename(tmp, path) != 0) {
 		DBG_WARNING("ipcguard: cannot record the valid policy in %s: "
 			    "%s\n", path, strerror(errno));
@@ -228,11 +195,50 @@ static struct ipcguard_policy *last_valid_policy(TALLOC_CTX *mem_ctx)
 		return NULL;
 	}
 	policy->hooks = &ipcguard_samba_rule_hooks;
-	ipcguard_ruledb_load(policy, state_path(policy, LAST_VALID_RULES));
+	ipcguard_ruledb_load(policy, ipcguard_ruledb_kept_path(policy));
 	if (!ipcguard_policy_is_valid(policy)) {
 		return NULL;
 	}
 	return policy;
+}
+
+/*
+ * Said once per smbd, not once per client: each client's smbd child loads
+ * the module afresh, so a stamp in the lock directory holding the main
+ * smbd's pid records that this smbd has said it.
+ */
+static void log_ungated_transports(void)
+{
+	static bool done = false;
+	const char *problem = NULL;
+	char *path = NULL;
+	char *stamp = NULL;
+	char *old = NULL;
+	size_t size = 0;
+
+	if (done) {
+		return;
+	}
+	done = true;
+	path = lock_path(talloc_tos(), "ipcguard-transports-logged");
+	stamp = talloc_asprintf(talloc_tos(), "smbd_pid=%d\n",
+				(int)getppid());
+	problem = ipcguard_ungated_transports();
+	if (problem == NULL || path == NULL || stamp == NULL) {
+		if (path != NULL) {
+			(void)unlink(path);
+		}
+		if (problem != NULL) {
+			DBG_ERR("ipcguard: %s\n", problem);
+		}
+		return;
+	}
+	old = file_load(path, &size, 0, talloc_tos());
+	if (old != NULL && strcmp(old, stamp) == 0) {
+		return;
+	}
+	DBG_ERR("ipcguard: %s\n", problem);
+	(void)file_save_mode(path, stamp, strlen(stamp), 0600);
 }
 
 static const char *client_address(struct connection_struct *conn)
@@ -305,6 +311,11 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 		DBG_ERR("ipcguard: invalid policy: %s\n",
 			config->policy->errors[i]);
 	}
+	for (i = 0; config->policy->warnings != NULL &&
+		    config->policy->warnings[i] != NULL; i++) {
+		DBG_ERR("ipcguard: %s\n", config->policy->warnings[i]);
+	}
+	log_ungated_transports();
 	if (ipcguard_policy_is_valid(config->policy)) {
 		remember_valid_policy(talloc_tos());
 	} else {

@@ -456,23 +456,58 @@ bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
 	return ok;
 }
 
+/*
+ * The errors of a policy whose first error could not be recorded.  Its
+ * errors[0] was the NULL that means "valid", so it gets this list instead
+ * of keeping it.
+ */
+static const char *errors_out_of_memory[] = { "out of memory", NULL };
+
 void ipcguard_policy_add_error(struct ipcguard_policy *policy, char *error)
 {
 	size_t n = 0;
 	const char **tmp = NULL;
 
-	while (policy->errors[n] != NULL) {
+	if (policy->errors == errors_out_of_memory) {
+		TALLOC_FREE(error);
+		return;
+	}
+	while (policy->errors != NULL && policy->errors[n] != NULL) {
 		n++;
 	}
 	tmp = talloc_realloc(policy, policy->errors, const char *, n + 2);
 	if (tmp == NULL) {
-		/* errors[0] stays set in any case below: still invalid. */
+		TALLOC_FREE(error);
+		if (n == 0) {
+			policy->errors = errors_out_of_memory;
+		}
 		return;
 	}
 	policy->errors = tmp;
 	policy->errors[n] = error != NULL ?
 		talloc_steal(policy->errors, error) : "out of memory";
 	policy->errors[n + 1] = NULL;
+}
+
+void ipcguard_policy_add_warning(struct ipcguard_policy *policy,
+				 char *warning)
+{
+	size_t n = 0;
+	const char **tmp = NULL;
+
+	while (policy->warnings != NULL && policy->warnings[n] != NULL) {
+		n++;
+	}
+	tmp = warning == NULL ? NULL :
+		talloc_realloc(policy, policy->warnings, const char *, n + 2);
+	if (tmp == NULL) {
+		TALLOC_FREE(warning);
+		ipcguard_policy_add_error(policy, NULL);
+		return;
+	}
+	policy->warnings = tmp;
+	policy->warnings[n] = talloc_steal(policy->warnings, warning);
+	policy->warnings[n + 1] = NULL;
 }
 
 static const char *get_option(ipcguard_option_getter getter,

@@ -118,6 +118,12 @@ struct ipcguard_policy {
 	 * invalid and every anonymous (and anonymous-like) request is
 	 * refused with rule "invalid-policy".  NULL terminated. */
 	const char **errors;
+
+	/* Problems that leave the policy in force but not the one
+	 * configured: the rule database vanished and the rules of its last
+	 * valid copy stand in for it.  check, status and the log report
+	 * them.  NULL or NULL terminated. */
+	const char **warnings;
 };
 
 /*
@@ -239,5 +245,11 @@ bool ipcguard_policy_add_rule(struct ipcguard_policy *policy,
 /* Record a problem: the policy becomes invalid.  error may be NULL
  * (out of memory); it is taken over. */
 void ipcguard_policy_add_error(struct ipcguard_policy *policy, char *error);
+
+/* Record a problem that leaves the policy valid (see warnings above);
+ * taken over.  Out of memory, it records an error instead: a problem
+ * nobody hears of is how a policy is lost silently. */
+void ipcguard_policy_add_warning(struct ipcguard_policy *policy,
+				 char *warning);
 
 #endif /* IPCGUARD_POLICY_H */

@@ -92,19 +92,26 @@ static const char *shown(TALLOC_CTX *mem_ctx, const char *value)
 	return out != NULL ? out : "";
 }
 
-/* Split values on commas and white space; an SDDL is not split. */
+/*
+ * Split values on commas and white space; an SDDL is not split.  NULL
+ * when out of memory or with more than MAX_VALUES (*too_many): never a
+ * shorter list, which would make a rule narrower than written.
+ */
 static const char **split_values(TALLOC_CTX *mem_ctx,
-				 const char * const *values)
+				 const char * const *values, bool *too_many)
 {
 	const char **out = talloc_zero_array(mem_ctx, const char *, 1);
 	size_t n = 0;
 	size_t i;
+
+	*too_many = false;
 
 	for (i = 0; out != NULL && values != NULL && values[i] != NULL; i++) {
 		const char *p = values[i];
 
 		while (out != NULL && *p != '\0') {
 			const char *start = NULL;
+			const char **tmp = NULL;
 
 			while (*p != '\0' &&
 			       (*p == ',' || isspace((unsigned char)*p))) {
@@ -119,14 +126,21 @@ static const char **split_values(TALLOC_CTX *mem_ctx,
 				p++;
 			}
 			if (n >= MAX_VALUES) {
+				*too_many = true;
 				TALLOC_FREE(out);
 				break;
 			}
-			out = talloc_realloc(mem_ctx, out, const char *, n + 2);
-			if (out == NULL) {
+			tmp = talloc_realloc(mem_ctx, out, const char *, n + 2);
+			if (tmp == NULL) {
+				TALLOC_FREE(out);
 				break;
 			}
+			out = tmp;
 			out[n] = talloc_strndup(out, start, p - start);
+			if (out[n] == NULL) {
+				TALLOC_FREE(out);
+				break;
+			}
 			out[++n] = NULL;
 		}
 	}
@@ -586,14 +600,16 @@ static bool multi(struct parse_state *s,
 		  const char ***values)
 {
 	const struct ipcguard_rule_field *f = find_field(fields, name);
+	bool too_many = false;
 
 	*values = NULL;
 	if (f == NULL) {
 		return true;
 	}
-	*values = split_values(s->mem_ctx, f->values);
+	*values = split_values(s->mem_ctx, f->values, &too_many);
 	if (*values == NULL) {
-		return fail(s, name, "has more than 1024 values%s", NULL);
+		return fail(s, name, too_many ? "has more than 1024 values%s" :
+			    "out of memory%s", NULL);
 	}
 	if ((*values)[0] == NULL) {
 		return fail(s, name, "is empty%s", NULL);
@@ -750,6 +766,9 @@ static bool parse_scalars(struct parse_state *s, struct ipcguard_rule *rule,
 				    "does not parse");
 		}
 		rule->sddl = talloc_strdup(rule, value);
+		if (rule->sddl == NULL) {
+			return false;
+		}
 	}
 	return rule->description != NULL;
 }

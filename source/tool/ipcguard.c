@@ -110,6 +110,18 @@ static int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 		printf("ERROR: %s\n", policy->errors[i]);
 		problems++;
 	}
+	/* A policy in force that is not the configured one is a problem,
+	 * however valid. */
+	for (i = 0; policy->warnings != NULL && policy->warnings[i] != NULL;
+	     i++) {
+		printf("ERROR: %s\n", policy->warnings[i]);
+		problems++;
+	}
+	problem = ipcguard_ungated_transports();
+	if (problem != NULL) {
+		printf("ERROR: %s\n", problem);
+		problems++;
+	}
 	if (!list_has(lp_vfs_objects(GLOBAL_SECTION_SNUM), "ipcguard")) {
 		printf("ERROR: [global] vfs objects does not list ipcguard: "
 		       "IPC$ and every share without its own vfs objects are "
@@ -117,14 +129,24 @@ static int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 		problems++;
 	}
 	for (snum = 0; snum < lp_numservices(); snum++) {
+		const char **vfs = NULL;
+
 		if (!lp_snum_ok(snum) ||
 		    list_has(lp_vfs_objects(snum), "ipcguard")) {
 			continue;
 		}
-		printf("ERROR: [%s] vfs objects = %s does not list ipcguard: "
-		       "anonymous sessions reach this share unchecked\n",
-		       lp_const_servicename(snum),
-		       str_list_join(mem_ctx, lp_vfs_objects(snum), ' '));
+		/* Neither the share nor [global] may set any. */
+		vfs = lp_vfs_objects(snum);
+		if (vfs == NULL || vfs[0] == NULL) {
+			printf("ERROR: [%s] has no vfs objects: anonymous "
+			       "sessions reach this share unchecked\n",
+			       lp_const_servicename(snum));
+		} else {
+			printf("ERROR: [%s] vfs objects = %s does not list "
+			       "ipcguard: anonymous sessions reach this share "
+			       "unchecked\n", lp_const_servicename(snum),
+			       str_list_join(mem_ctx, vfs, ' '));
+		}
 		problems++;
 	}
 	if (!ipcguard_gate_probe(mem_ctx, &problem)) {
@@ -168,6 +190,10 @@ static int cmd_show(struct ipcguard_policy *policy)
 	if (!ipcguard_policy_is_valid(policy)) {
 		printf("# INVALID: anonymous and guest sessions are refused "
 		       "everywhere (see ipcguard check)\n");
+	}
+	for (i = 0; policy->warnings != NULL && policy->warnings[i] != NULL;
+	     i++) {
+		printf("# PROBLEM: %s\n", policy->warnings[i]);
 	}
 	return 0;
 }
@@ -254,7 +280,13 @@ static int cmd_rule(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 		for (i = 0; policy->errors[i] != NULL; i++) {
 			printf("ERROR: %s\n", policy->errors[i]);
 		}
-		return policy->errors[0] == NULL ? 0 : 1;
+		for (i = 0; policy->warnings != NULL &&
+			    policy->warnings[i] != NULL; i++) {
+			printf("ERROR: %s\n", policy->warnings[i]);
+		}
+		return policy->errors[0] == NULL &&
+		       (policy->warnings == NULL ||
+			policy->warnings[0] == NULL) ? 0 : 1;
 	}
 	if (nargs == 2 && strequal(args[0], "show")) {
 		for (i = 0; i < policy->num_rules; i++) {
@@ -289,6 +321,16 @@ static int cmd_rule(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 					   &ipcguard_samba_rule_hooks, &error);
 		if (rule == NULL) {
 			fprintf(stderr, "ipcguard: rule add: %s\n", error);
+			return 1;
+		}
+		/* A new database would replace the rules in force with
+		 * this one rule at the next reload. */
+		if (policy->warnings != NULL && policy->warnings[0] != NULL &&
+		    !file_exist(path)) {
+			fprintf(stderr, "ipcguard: rule add: %s; restore it "
+				"first (cp %s %s) or remove the copy\n",
+				policy->warnings[0],
+				ipcguard_ruledb_kept_path(mem_ctx), path);
 			return 1;
 		}
 		if (!ipcguard_ruledb_add(mem_ctx, path, rule, &error)) {
@@ -618,8 +660,15 @@ int main(int argc, const char *argv[])
 		return 2;
 	}
 	args = talloc_zero_array(frame, const char *, argc + 1);
-	while ((arg = poptGetArg(pc)) != NULL) {
-		args[nargs++] = talloc_strdup(args, arg);
+	while (args != NULL && (arg = poptGetArg(pc)) != NULL) {
+		args[nargs] = talloc_strdup(args, arg);
+		if (args[nargs++] == NULL) {
+			args = NULL;
+		}
+	}
+	if (args == NULL) {
+		fprintf(stderr, "ipcguard: out of memory\n");
+		return 2;
 	}
 	poptFreeContext(pc);
 	if (nargs == 0) {
@@ -636,6 +685,7 @@ int main(int argc, const char *argv[])
 	}
 	policy = ipcguard_policy_load_all(frame);
 	if (policy == NULL) {
+		fprintf(stderr, "ipcguard: out of memory loading the policy\n");
 		return 2;
 	}
 	if (strequal(args[0], "check")) {

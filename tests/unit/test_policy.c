@@ -2,6 +2,8 @@
  * Unit tests for the ipcguard policy engine (pure logic, no smbd).
  */
 
+#include "alloc_fail.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -584,6 +586,113 @@ static void test_bad_numbers(void **state)
 	talloc_free(ctx);
 }
 
+static void test_first_error_out_of_memory(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct ipcguard_policy *p = load(ctx, NULL);
+	char *warning = NULL;
+
+	assert_true(ipcguard_policy_is_valid(p));
+	/* The list cannot grow to hold the first error. */
+	alloc_fail_start(1);
+	ipcguard_policy_add_error(p, NULL);
+	alloc_fail_stop();
+	assert_true(alloc_fail_injected);
+	assert_false(ipcguard_policy_is_valid(p));
+	assert_string_equal(p->errors[0], "out of memory");
+	ipcguard_policy_add_error(p, talloc_strdup(p, "second"));
+	assert_false(ipcguard_policy_is_valid(p));
+
+	/* A warning that cannot be recorded is an error. */
+	p = load(ctx, NULL);
+	warning = talloc_strdup(p, "the rule database vanished");
+	alloc_fail_start(1);
+	ipcguard_policy_add_warning(p, warning);
+	alloc_fail_stop();
+	assert_true(alloc_fail_injected);
+	assert_false(ipcguard_policy_is_valid(p));
+	p = load(ctx, NULL);
+	ipcguard_policy_add_warning(p, talloc_strdup(p, "kept"));
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_string_equal(p->warnings[0], "kept");
+	assert_null(p->warnings[1]);
+	talloc_free(ctx);
+}
+
+static void assert_same_list(const char **a, const char **b)
+{
+	size_t i;
+
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++) {
+		assert_string_equal(a[i], b[i]);
+	}
+	assert_null(a[i]);
+	assert_null(b[i]);
+}
+
+/*
+ * Every allocation of a load failing in turn: the policy is refused
+ * (NULL or invalid) or it is the whole policy, never a shorter list.
+ */
+static void test_any_allocation_failure_fails_closed(void **state)
+{
+	static const struct opt good[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES,
+		  "lsarpc, samr \\PIPE\\srvsvc netlogon" },
+		{ IPCGUARD_OPT_NULL_SESSION_SHARES, "public \"my share\"" },
+		{ IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS, "no" },
+		{ IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS, "yes" },
+		{ IPCGUARD_OPT_GUEST_IS_ANONYMOUS, "no" },
+		{ NULL, NULL },
+	};
+	static const struct opt bad[] = {
+		{ IPCGUARD_OPT_NULL_SESSION_PIPES, "lsarpc" },
+		{ IPCGUARD_OPT_GUEST_IS_ANONYMOUS, "perhaps" },
+		{ NULL, NULL },
+	};
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	struct ipcguard_policy *ref = load(ctx, good);
+	unsigned at;
+	bool injected = true;
+
+	assert_true(ipcguard_policy_is_valid(ref));
+	for (at = 1; injected; at++) {
+		TALLOC_CTX *run = talloc_new(NULL);
+		struct ipcguard_policy *p = NULL;
+
+		alloc_fail_start(at);
+		p = ipcguard_policy_load(run, table_get, (void *)good);
+		alloc_fail_stop();
+		injected = alloc_fail_injected;
+		if (p != NULL && ipcguard_policy_is_valid(p)) {
+			assert_same_list(p->null_session_pipes,
+					 ref->null_session_pipes);
+			assert_same_list(p->null_session_shares,
+					 ref->null_session_shares);
+			assert_false(p->restrict_null_session_access);
+			assert_true(p->everyone_includes_anonymous);
+			assert_false(p->guest_is_anonymous);
+		}
+		talloc_free(run);
+	}
+	assert_true(at > 10);
+	for (at = 1, injected = true; injected; at++) {
+		TALLOC_CTX *run = talloc_new(NULL);
+		struct ipcguard_policy *p = NULL;
+
+		alloc_fail_start(at);
+		p = ipcguard_policy_load(run, table_get, (void *)bad);
+		alloc_fail_stop();
+		injected = alloc_fail_injected;
+		if (p != NULL && ipcguard_policy_is_valid(p)) {
+			fail_msg("a bad option loaded as valid when "
+				 "allocation %u failed", at);
+		}
+		talloc_free(run);
+	}
+	talloc_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +712,8 @@ int main(void)
 		cmocka_unit_test(test_network_access_settings),
 		cmocka_unit_test(test_pipe_limits),
 		cmocka_unit_test(test_bad_numbers),
+		cmocka_unit_test(test_first_error_out_of_memory),
+		cmocka_unit_test(test_any_allocation_failure_fails_closed),
 	};
 
 	return cmocka_run_group_tests_name("ipcguard_policy", tests, NULL,

@@ -5,6 +5,8 @@
  * by the integration tests against real smbd.
  */
 
+#include "alloc_fail.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -663,6 +665,76 @@ static void test_missed_pipes_are_named(void **state)
 	talloc_free(ctx);
 }
 
+/*
+ * Every allocation of a parse failing in turn: the rule is refused or it
+ * is the whole rule.  A list cut short would make a deny rule narrower
+ * than written and still valid.
+ */
+static void test_any_allocation_failure_fails_closed(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *args[] = { "action=deny", "pipe=lsarpc,samr srvsvc",
+			       "session=anonymous,guest",
+			       "address=10.0.0.0/8,192.0.2.1",
+			       "interface=spoolss", "opnum=62,65,1-3",
+			       "description=no printer bug",
+			       "sddl=D:S-1-5-32-544", NULL };
+	struct ipcguard_rule_field *fields = fields_of(ctx, args);
+	char *error = NULL;
+	struct ipcguard_rule *ref = ipcguard_rule_parse(ctx, "bug", fields,
+							&fake_hooks, &error);
+	unsigned at;
+	bool injected = true;
+	size_t i;
+
+	assert_non_null(ref);
+	for (at = 1; injected; at++) {
+		TALLOC_CTX *run = talloc_new(NULL);
+		struct ipcguard_rule *r = NULL;
+		struct ipcguard_policy *p = NULL;
+
+		alloc_fail_start(at);
+		r = ipcguard_rule_parse(run, "bug", fields, &fake_hooks,
+					&error);
+		alloc_fail_stop();
+		injected = alloc_fail_injected;
+		if (r == NULL) {
+			talloc_free(run);
+			continue;
+		}
+		for (i = 0; ref->pipes[i] != NULL; i++) {
+			assert_non_null(r->pipes[i]);
+			assert_string_equal(r->pipes[i], ref->pipes[i]);
+		}
+		assert_null(r->pipes[i]);
+		assert_int_equal(r->sessions, ref->sessions);
+		assert_int_equal(r->num_addresses, ref->num_addresses);
+		assert_int_equal(r->num_interfaces, ref->num_interfaces);
+		assert_int_equal(r->num_opnums, ref->num_opnums);
+		assert_memory_equal(r->opnums, ref->opnums,
+				    sizeof(r->opnums[0]) * r->num_opnums);
+		assert_non_null(r->sd);
+		assert_non_null(r->sddl);
+		assert_string_equal(r->description, ref->description);
+
+		/* Adding it to a policy: added, or the policy refused. */
+		p = ipcguard_policy_load(run, NULL, NULL);
+		if (p != NULL) {
+			p->hooks = &fake_hooks;
+			alloc_fail_start(1);
+			if (!ipcguard_policy_add_rule(p, r)) {
+				ipcguard_policy_add_error(p, NULL);
+			}
+			alloc_fail_stop();
+			assert_true(p->num_rules == 1 ||
+				    !ipcguard_policy_is_valid(p));
+		}
+		talloc_free(run);
+	}
+	assert_true(at > 20);
+	talloc_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_anonymous_lsa_names_through_every_pipe),
 		cmocka_unit_test(test_star_on_a_carrier_stays_there),
 		cmocka_unit_test(test_missed_pipes_are_named),
+		cmocka_unit_test(test_any_allocation_failure_fails_closed),
 	};
 
 	return cmocka_run_group_tests_name("ipcguard_rules", tests, NULL,
