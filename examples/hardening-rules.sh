@@ -12,8 +12,9 @@
 #                        administrators and Samba's own SYSTEM clients
 #   own-interfaces       refuse binds and alter contexts to interfaces a pipe
 #                        does not normally carry
-#   anonymous-lsa-names  anonymous callers may only translate names and SIDs
-#                        through LSA (\lsarpc, \lsass, \netlogon), nothing else
+#   anonymous-lsa-names  anonymous callers may only translate names to SIDs
+#                        through LSA (\lsarpc, \lsass, \netlogon), nothing
+#                        else: no SIDs to names, so no RID cycling
 #   all                  the three together
 #
 # Rules are added to the rule database; apply them with
@@ -69,8 +70,8 @@ anonymous_lsa_names() {
 		'description=and no other interface'
 	add "$@" rule add anon-lsa-translation action=allow order=310 \
 		session=anonymous pipe=lsarpc interface=lsarpc \
-		opnum=Close,OpenPolicy,OpenPolicy2,LookupNames,LookupSids,LookupNames2,LookupSids2,LookupNames3,LookupSids3,LookupNames4 \
-		'description=anonymous name and SID translation'
+		opnum=Close,OpenPolicy,OpenPolicy2,LookupNames,LookupNames2,LookupNames3,LookupNames4 \
+		'description=anonymous name to SID translation; SIDs to names (RID cycling) stays refused'
 	add "$@" rule add anon-lsa-nothing-else action=deny order=320 \
 		session=anonymous pipe=lsarpc 'interface=*' 'opnum=*' \
 		'description=no other LSA call for anonymous callers'

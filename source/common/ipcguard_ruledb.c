@@ -65,7 +65,8 @@ static void *compile_sddl(TALLOC_CTX *mem_ctx, const char *sddl,
 	return sd;
 }
 
-static bool access_check(const void *sd, const void *token)
+static bool access_check(const void *sd, const void *token,
+			 uint32_t access)
 {
 	uint32_t granted = 0;
 	NTSTATUS status;
@@ -73,7 +74,9 @@ static bool access_check(const void *sd, const void *token)
 	if (sd == NULL || token == NULL) {
 		return false;
 	}
-	status = se_access_check(sd, token, IPCGUARD_RULE_ACCESS, &granted);
+	status = se_access_check(sd, token,
+				 access != 0 ? access : IPCGUARD_RULE_ACCESS,
+				 &granted);
 	return NT_STATUS_IS_OK(status);
 }
 
@@ -436,7 +439,7 @@ struct ipcguard_policy *ipcguard_policy_load_all(TALLOC_CTX *mem_ctx)
 	if (policy == NULL) {
 		goto done;
 	}
-	policy->hooks = &ipcguard_samba_rule_hooks;
+	ipcguard_policy_set_hooks(policy, &ipcguard_samba_rule_hooks);
 	option = ipcguard_smbconf_option(NULL, IPCGUARD_OPT_RULE_DATABASE);
 	path = ipcguard_ruledb_path(frame);
 	kept_path = ipcguard_ruledb_kept_path(frame);

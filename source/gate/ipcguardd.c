@@ -357,6 +357,8 @@ static void conn_decide(struct ipcguardd_conn *conn,
 	request->name = conn->pipe;
 	request->address = conn->have_address ? &conn->address : NULL;
 	request->token = conn->token;
+	request->local_system = conn->token != NULL &&
+		security_token_has_sid(conn->token, &global_sid_System);
 	ipcguard_decide(gate->policy, request, decision);
 	count_decision(gate, decision);
 	ipcguard_audit(ipcguardd_debug_class, gate->policy, request, decision,

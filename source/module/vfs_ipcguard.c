@@ -194,7 +194,7 @@ static struct ipcguard_policy *last_valid_policy(TALLOC_CTX *mem_ctx)
 	if (policy == NULL) {
 		return NULL;
 	}
-	policy->hooks = &ipcguard_samba_rule_hooks;
+	ipcguard_policy_set_hooks(policy, &ipcguard_samba_rule_hooks);
 	ipcguard_ruledb_load(policy, ipcguard_ruledb_kept_path(policy));
 	if (!ipcguard_policy_is_valid(policy)) {
 		return NULL;
@@ -346,6 +346,7 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	request.session = ipcguard_session_kind_of(session_info);
 	if (IS_IPC(conn)) {
 		request.object = IPCGUARD_OBJECT_IPC;
+		request.smb1 = !conn->sconn->using_smb2;
 		if (ipcguard_session_is_restricted(config->policy,
 						   request.session)) {
 			request.pipe_gate_ready =

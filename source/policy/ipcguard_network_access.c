@@ -54,6 +54,16 @@ static const struct ipcguard_opnum_range srvsvc_enum[] = {
 	{ 8, 9 }, { 12, 12 }, { 15, 15 }, { 36, 36 },
 };
 
+/*
+ * samr_Connect (0), samr_Connect2 (57), samr_Connect3 (61), samr_Connect4
+ * (62), samr_Connect5 (64): every handle a SAMR client works with comes
+ * from one of these, which is where Windows checks RestrictRemoteSAM.
+ * Password changes need no handle and stay open, as on Windows.
+ */
+static const struct ipcguard_opnum_range sam_connect[] = {
+	{ 0, 0 }, { 57, 57 }, { 61, 62 }, { 64, 64 },
+};
+
 bool ipcguard_parse_name_translation(TALLOC_CTX *mem_ctx,
 				     const char *option, const char *value,
 				     enum ipcguard_name_translation *result,
@@ -199,6 +209,50 @@ bool ipcguard_network_access_rules(TALLOC_CTX *mem_ctx,
 	     !add(mem_ctx, rules, num_rules,
 		  deny_rule(mem_ctx, IPCGUARD_RULE_RESTRICT_ANONYMOUS,
 			    UUID_SRVSVC, RANGES(srvsvc_enum), NULL, 0)))) {
+		return false;
+	}
+	return true;
+}
+
+bool ipcguard_network_access_sddl_rules(
+	TALLOC_CTX *mem_ctx, const struct ipcguard_network_access *na,
+	const struct ipcguard_rule_hooks *hooks, struct ipcguard_rule ***rules,
+	size_t *num_rules, char **error)
+{
+	struct ipcguard_rule *r = NULL;
+	char *why = NULL;
+
+	*error = NULL;
+	if (na->restrict_remote_sam == NULL) {
+		return true;
+	}
+	r = deny_rule(mem_ctx, IPCGUARD_RULE_RESTRICT_REMOTE_SAM, UUID_SAMR,
+		      RANGES(sam_connect), NULL, 0);
+	if (r == NULL) {
+		*error = talloc_strdup(mem_ctx, "out of memory");
+		return false;
+	}
+	r->sessions = 0;	/* every caller */
+	r->access = IPCGUARD_ACCESS_READ_CONTROL;
+	r->exempt_local_system = true;
+	r->sddl = talloc_strdup(r, na->restrict_remote_sam);
+	r->sd = r->sddl == NULL || hooks == NULL ||
+		hooks->compile_sddl == NULL ? NULL :
+		hooks->compile_sddl(r, r->sddl, &why);
+	if (r->sd == NULL) {
+		*error = talloc_asprintf(
+			mem_ctx, "ipcguard:restrict remote sam = \"%s\": %s",
+			na->restrict_remote_sam,
+			why != NULL ? why : "cannot be checked without "
+			"Samba's SDDL code");
+		talloc_free(r);
+		if (*error == NULL) {
+			*error = talloc_strdup(mem_ctx, "out of memory");
+		}
+		return false;
+	}
+	if (!add(mem_ctx, rules, num_rules, r)) {
+		*error = talloc_strdup(mem_ctx, "out of memory");
 		return false;
 	}
 	return true;

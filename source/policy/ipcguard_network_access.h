@@ -38,12 +38,20 @@ struct ipcguard_network_access {
 	enum ipcguard_name_translation anonymous_translation;
 	bool restrict_anonymous_sam;	/* RestrictAnonymousSAM */
 	bool restrict_anonymous;	/* RestrictAnonymous */
+	/* RestrictRemoteSAM: who may connect to SAM remotely (SDDL). */
+	char *restrict_remote_sam;
 };
+
+/* Windows Server 2016's RestrictRemoteSAM: administrators only. */
+#define IPCGUARD_RESTRICT_REMOTE_SAM_DEFAULT "O:BAG:BAD:(A;;RC;;;BA)"
+/* READ_CONTROL: the right RestrictRemoteSAM's descriptor grants. */
+#define IPCGUARD_ACCESS_READ_CONTROL 0x00020000
 
 /* The rule names, as logs, audit events and "ipcguard explain" show. */
 #define IPCGUARD_RULE_LSA_ANONYMOUS_NAME_LOOKUP "lsa-anonymous-name-lookup"
 #define IPCGUARD_RULE_RESTRICT_ANONYMOUS_SAM "restrict-anonymous-sam"
 #define IPCGUARD_RULE_RESTRICT_ANONYMOUS "restrict-anonymous"
+#define IPCGUARD_RULE_RESTRICT_REMOTE_SAM "restrict-remote-sam"
 
 bool ipcguard_parse_name_translation(TALLOC_CTX *mem_ctx,
 				     const char *option, const char *value,
@@ -58,5 +66,17 @@ bool ipcguard_network_access_rules(TALLOC_CTX *mem_ctx,
 				   const struct ipcguard_network_access *na,
 				   struct ipcguard_rule ***rules,
 				   size_t *num_rules);
+
+/*
+ * The built-in rules that need Samba's SDDL code (hooks): today
+ * RestrictRemoteSAM, a deny rule on the SAMR connect calls for every
+ * caller its descriptor does not grant READ_CONTROL, Samba's own callers
+ * (SYSTEM) excepted, as Windows excepts local ones.  Appended to *rules.
+ * Returns false with *error set when the descriptor does not parse.
+ */
+bool ipcguard_network_access_sddl_rules(
+	TALLOC_CTX *mem_ctx, const struct ipcguard_network_access *na,
+	const struct ipcguard_rule_hooks *hooks, struct ipcguard_rule ***rules,
+	size_t *num_rules, char **error);
 
 #endif /* IPCGUARD_NETWORK_ACCESS_H */

@@ -107,6 +107,14 @@ const struct ipcguard_option_info ipcguard_options[] = {
 			       "RestrictAnonymous)",
 	},
 	{
+		.name = IPCGUARD_OPT_RESTRICT_REMOTE_SAM,
+		.default_value = IPCGUARD_RESTRICT_REMOTE_SAM_DEFAULT,
+		.description = "security descriptor (SDDL) of the callers "
+			       "that may connect to SAM (SAMR) remotely; READ "
+			       "CONTROL (RC) grants it, \"none\" turns it "
+			       "off (Windows: RestrictRemoteSAM)",
+	},
+	{
 		.name = IPCGUARD_OPT_AUDIT_ALLOWED,
 		.default_value = "no",
 		.description = "whether allowed requests are audited as JSON "
@@ -590,10 +598,32 @@ static void load_network_access(struct ipcguard_policy *policy,
 		  &na->restrict_anonymous_sam);
 	load_bool(policy, getter, private_data,
 		  IPCGUARD_OPT_RESTRICT_ANONYMOUS, &na->restrict_anonymous);
+	option = IPCGUARD_OPT_RESTRICT_REMOTE_SAM;
+	na->restrict_remote_sam = talloc_strdup(
+		policy, get_option(getter, private_data, option));
+	if (na->restrict_remote_sam == NULL) {
+		ipcguard_policy_add_error(policy, NULL);
+	} else if (strcasecmp(na->restrict_remote_sam, "none") == 0) {
+		TALLOC_FREE(na->restrict_remote_sam);
+	}
 	if (!ipcguard_network_access_rules(policy, na,
 					   &policy->builtin_rules,
 					   &policy->num_builtin_rules)) {
 		ipcguard_policy_add_error(policy, NULL);
+	}
+}
+
+void ipcguard_policy_set_hooks(struct ipcguard_policy *policy,
+			       const struct ipcguard_rule_hooks *hooks)
+{
+	char *error = NULL;
+
+	policy->hooks = hooks;
+	if (!ipcguard_network_access_sddl_rules(
+		    policy, &policy->network_access, hooks,
+		    &policy->builtin_rules, &policy->num_builtin_rules,
+		    &error)) {
+		ipcguard_policy_add_error(policy, error);
 	}
 }
 
@@ -942,11 +972,16 @@ static bool rule_applies(const struct ipcguard_policy *policy,
 		}
 	}
 	if (rule->sd != NULL) {
-		bool granted = request->token != NULL &&
-			       policy->hooks != NULL &&
-			       policy->hooks->access_check != NULL &&
-			       policy->hooks->access_check(rule->sd,
-							   request->token);
+		bool granted;
+
+		if (rule->exempt_local_system && request->local_system) {
+			return rule->allow;
+		}
+		granted = request->token != NULL &&
+			  policy->hooks != NULL &&
+			  policy->hooks->access_check != NULL &&
+			  policy->hooks->access_check(rule->sd, request->token,
+						      rule->access);
 
 		return rule->allow ? granted : !granted;
 	}
@@ -1018,7 +1053,12 @@ static void decide_builtin(const struct ipcguard_policy *policy,
 		}
 		return;
 	case IPCGUARD_OBJECT_IPC:
-		if (!request->pipe_gate_ready) {
+		if (request->smb1 &&
+		    policy->network_access.restrict_anonymous) {
+			set(d, IPCGUARD_DENY, IPCGUARD_RULE_RESTRICT_ANONYMOUS,
+			    "anonymous SMB1 sessions could list shares with "
+			    "RAP, which smbd answers without the gate");
+		} else if (!request->pipe_gate_ready) {
 			set(d, IPCGUARD_DENY, "pipe-gate",
 			    "named pipes do not pass through a running "
 			    "ipcguardd, so the pipe list cannot be enforced");

@@ -64,6 +64,7 @@ enum ipcguard_verdict {
 	"allow anonymous sid name translation"
 #define IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM "restrict anonymous sam"
 #define IPCGUARD_OPT_RESTRICT_ANONYMOUS "restrict anonymous"
+#define IPCGUARD_OPT_RESTRICT_REMOTE_SAM "restrict remote sam"
 #define IPCGUARD_OPT_MAX_PIPES_PER_ANONYMOUS_SESSION \
 	"max pipes per anonymous session"
 #define IPCGUARD_OPT_MAX_ANONYMOUS_PIPES_PER_ADDRESS \
@@ -154,6 +155,12 @@ struct ipcguard_request {
 	 * anonymous IPC$ is refused.
 	 */
 	bool pipe_gate_ready;
+	/*
+	 * For IPCGUARD_OBJECT_IPC: the session speaks SMB1, where smbd
+	 * answers RAP share enumeration (\PIPE\LANMAN) itself, without any
+	 * named pipe the gate could judge.
+	 */
+	bool smb1;
 
 	/*
 	 * What rules from the rule database look at.  All optional: a rule
@@ -163,6 +170,9 @@ struct ipcguard_request {
 	enum ipcguard_stage stage;	/* pipes only; shares are "open" */
 	const struct ipcguard_address *address;
 	const void *token;	/* the caller's security_token, composed */
+	/* The token is NT AUTHORITY\SYSTEM: Samba's own callers, never a
+	 * remote client. */
+	bool local_system;
 	struct ipcguard_syntax syntax;	/* stage bind and request */
 	uint16_t opnum;			/* stage request */
 };
@@ -241,6 +251,14 @@ bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
  */
 bool ipcguard_policy_add_rule(struct ipcguard_policy *policy,
 			      struct ipcguard_rule *rule);
+
+/*
+ * Give the policy Samba's hooks (SDDL, access check, NDR names) and make
+ * the built-in rules that need them; a descriptor that does not parse is
+ * recorded as an error.
+ */
+void ipcguard_policy_set_hooks(struct ipcguard_policy *policy,
+			       const struct ipcguard_rule_hooks *hooks);
 
 /* Record a problem: the policy becomes invalid.  error may be NULL
  * (out of memory); it is taken over. */

@@ -99,7 +99,8 @@ struct ipcguard_rule_hooks {
 			      char **error);
 	/* Whether the descriptor grants this token access to a pipe or a
 	 * share.  token may be NULL (no session): never granted. */
-	bool (*access_check)(const void *sd, const void *token);
+	bool (*access_check)(const void *sd, const void *token,
+			     uint32_t access);
 	/* Resolve an interface name ("spoolss") to its syntax. */
 	bool (*interface_by_name)(const char *name,
 				  struct ipcguard_syntax *syntax);
@@ -121,6 +122,12 @@ struct ipcguard_rule {
 	size_t num_addresses;	/* 0 = any address */
 	char *sddl;
 	void *sd;		/* compiled sddl, NULL without one */
+	/* The access the sddl must grant; 0: what rules of the database
+	 * are about (read and write, IPCGUARD_RULE_ACCESS). */
+	uint32_t access;
+	/* Samba's own callers (NT AUTHORITY\SYSTEM) are not judged by the
+	 * sddl: built-in rules about remote callers only. */
+	bool exempt_local_system;
 	struct ipcguard_interface_match *interfaces;
 	size_t num_interfaces;	/* 0 = no interface condition */
 	struct ipcguard_opnum_range *opnums;

@@ -61,7 +61,7 @@ static void warn_rules_refusing_system(const struct ipcguard_policy *policy)
 		const struct ipcguard_rule *r = policy->rules[i];
 
 		if (r->allow || r->sd == NULL || r->pipes == NULL ||
-		    policy->hooks->access_check(r->sd, &system)) {
+		    policy->hooks->access_check(r->sd, &system, r->access)) {
 			continue;
 		}
 		printf("WARNING: rule %s refuses SYSTEM (S-1-5-18), as which "
@@ -489,6 +489,9 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 		if (request.token == NULL && a->sids != NULL) {
 			return 2;
 		}
+		request.local_system = request.token != NULL &&
+			security_token_has_sid(request.token,
+					       &global_sid_System);
 	}
 	if (request.object == IPCGUARD_OBJECT_IPC) {
 		request.pipe_gate_ready = ipcguard_gate_probe(mem_ctx,

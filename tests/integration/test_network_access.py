@@ -151,6 +151,8 @@ def test_restrict_anonymous_covers_shares_too():
         assert 'netname: public' in r.out, r
         r = _list(s, 'anonymous')
         assert re.search(r'^\s+public\s+Disk', r.out, re.M), r
+        r = _list(s, 'anonymous', 'NT1')
+        assert re.search(r'^\s+public\s+Disk', r.out, re.M), r
     opts = dict(OPEN, **{'restrict anonymous': 'yes',
                          'restrict anonymous sam': 'no'})
     with Server(ipcguard=opts) as s:
@@ -168,14 +170,23 @@ def test_restrict_anonymous_covers_shares_too():
         assert 'IPCGTEST' in r.out, r
         r = _list(s, 'user')
         assert re.search(r'^\s+public\s+Disk', r.out, re.M), r
+        # SMB1: RAP share enumeration never reaches the gate, so an
+        # anonymous SMB1 session gets no IPC$ at all.
+        r = _list(s, 'anonymous', 'NT1')
+        assert not re.search(r'^\s+public\s+Disk', r.out, re.M), r
+        s.wait_log(r"refused ipc 'IPC\$' to anonymous session.*rule "
+                   r"restrict-anonymous: anonymous SMB1 sessions")
+        r = _list(s, 'user', 'NT1')
+        assert re.search(r'^\s+public\s+Disk', r.out, re.M), r
         r = s.rpcclient('user', 'netshareenumall')
         assert 'netname: public' in r.out, r
 
 
-def _list(s, who):
-    """smbclient -L over SMB3: the RAP fallback needs SMB1."""
+def _list(s, who, proto='SMB3'):
+    """smbclient -L; over SMB1 it falls back to RAP (\\PIPE\\LANMAN),
+    which smbd answers itself."""
     argv = ['smbclient', '-s', s.conf, '-p', str(s.port), '-L',
-            '127.0.0.1', '-m', 'SMB3'] + s._auth(who)
+            '127.0.0.1', '-m', proto] + s._auth(who)
     return harness.Result(subprocess.run(argv, capture_output=True,
                                          text=True, timeout=60,
                                          env=harness.CLIENT_ENV))

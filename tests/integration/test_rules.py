@@ -442,6 +442,10 @@ def test_anonymous_lsa_name_translation_only():
         r = s.rpcclient('anonymous', 'lookupnames %s' % harness.TEST_USER)
         assert re.search(r'%s S-1-5-21-[0-9-]+ \(User: 1\)' %
                          harness.TEST_USER, r.out), r
+        # SIDs to names is RID cycling: refused (issue 14).
+        sid = re.search(r'(S-1-5-21-[0-9-]+)', r.out).group(1)
+        r = s.rpcclient('anonymous', 'lookupsids %s' % sid)
+        assert 'ACCESS_DENIED' in r.out and harness.TEST_USER not in r.out, r
         r = s.rpcclient('anonymous', 'lsaquery')
         assert 'Domain Name' not in r.out and r.rc != 0, r
         s.wait_log(r"refused call lsarpc opnum 7 \(lsa_QueryInfoPolicy\) "

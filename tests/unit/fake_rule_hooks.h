@@ -24,7 +24,7 @@ static void *fake_compile(TALLOC_CTX *mem_ctx, const char *sddl,
 	return talloc_strdup(mem_ctx, sddl + 2);
 }
 
-static bool fake_check(const void *sd, const void *token)
+static bool fake_check(const void *sd, const void *token, uint32_t access)
 {
 	return token != NULL && strcmp(sd, token) == 0;
 }

@@ -472,6 +472,25 @@ static void test_network_access_settings(void **state)
 	assert_string_equal(call(p, ANON, SRVSVC, 36), "restrict-anonymous");
 	assert_string_equal(call(p, ANON, SRVSVC, 21), "allow");
 	assert_string_equal(call(p, USER, SRVSVC, 15), "allow");
+	/* SMB1: smbd answers RAP share listings itself; no anonymous IPC$. */
+	{
+		struct ipcguard_request r = {
+			.session = ANON, .object = IPC, .name = "IPC$",
+			.pipe_gate_ready = true, .smb1 = true,
+		};
+		struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+		ipcguard_decide(p, &r, &d);
+		assert_int_equal(d.verdict, IPCGUARD_DENY);
+		assert_string_equal(d.rule, "restrict-anonymous");
+		r.smb1 = false;
+		ipcguard_decide(p, &r, &d);
+		assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+		r.smb1 = true;
+		r.session = USER;
+		ipcguard_decide(p, &r, &d);
+		assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	}
 
 	p = load(ctx, all);
 	assert_true(ipcguard_policy_is_valid(p));
