@@ -11,6 +11,7 @@
  */
 
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -21,6 +22,18 @@
 #define UUID_SRVSVC "4b324fc8-1670-01d3-1278-5a47bf6ee188"
 
 #define RANGES(r) (r), (sizeof(r) / sizeof((r)[0]))
+
+/* The reasons the logs give. */
+#define WHY_TRANSLATION "anonymous sessions may not translate SIDs and " \
+	"names (allow anonymous sid name translation = no)"
+#define WHY_SIDS_TO_NAMES "anonymous sessions may translate names to " \
+	"SIDs only, not SIDs to names (RID cycling)"
+#define WHY_SAM "anonymous sessions may not enumerate or look up SAM " \
+	"accounts"
+#define WHY_SHARES "anonymous sessions may not enumerate shares, " \
+	"sessions or open files"
+#define WHY_REMOTE_SAM "the caller is not granted remote access to SAM " \
+	"by ipcguard:restrict remote sam"
 
 /* lsa_LookupSids, lsa_LookupSids2, lsa_LookupSids3: SIDs to names. */
 static const struct ipcguard_opnum_range lookup_sids[] = {
@@ -111,7 +124,7 @@ bool ipcguard_parse_name_translation(TALLOC_CTX *mem_ctx,
 
 /* One deny rule for anonymous sessions: interface uuid, these opnums. */
 static struct ipcguard_rule *deny_rule(TALLOC_CTX *mem_ctx, const char *name,
-				       const char *uuid,
+				       const char *why, const char *uuid,
 				       const struct ipcguard_opnum_range *a,
 				       size_t num_a,
 				       const struct ipcguard_opnum_range *b,
@@ -123,6 +136,8 @@ static struct ipcguard_rule *deny_rule(TALLOC_CTX *mem_ctx, const char *name,
 		return NULL;
 	}
 	r->name = talloc_strdup(r, name);
+	/* Static: a decision's reason outlives no policy. */
+	r->description = (char *)(uintptr_t)why;
 	r->pipes = talloc_zero_array(r, const char *, 2);
 	r->interfaces = talloc_zero(r, struct ipcguard_interface_match);
 	r->opnums = talloc_array(r, struct ipcguard_opnum_range,
@@ -179,7 +194,8 @@ bool ipcguard_network_access_rules(TALLOC_CTX *mem_ctx,
 		if (!add(mem_ctx, rules, num_rules,
 			 deny_rule(mem_ctx,
 				   IPCGUARD_RULE_LSA_ANONYMOUS_NAME_LOOKUP,
-				   UUID_LSARPC, RANGES(lookup_sids),
+				   WHY_TRANSLATION, UUID_LSARPC,
+				   RANGES(lookup_sids),
 				   RANGES(lookup_names)))) {
 			return false;
 		}
@@ -188,8 +204,8 @@ bool ipcguard_network_access_rules(TALLOC_CTX *mem_ctx,
 		if (!add(mem_ctx, rules, num_rules,
 			 deny_rule(mem_ctx,
 				   IPCGUARD_RULE_LSA_ANONYMOUS_NAME_LOOKUP,
-				   UUID_LSARPC, RANGES(lookup_sids), NULL,
-				   0))) {
+				   WHY_SIDS_TO_NAMES, UUID_LSARPC,
+				   RANGES(lookup_sids), NULL, 0))) {
 			return false;
 		}
 		break;
@@ -199,16 +215,19 @@ bool ipcguard_network_access_rules(TALLOC_CTX *mem_ctx,
 	if (na->restrict_anonymous_sam &&
 	    !add(mem_ctx, rules, num_rules,
 		 deny_rule(mem_ctx, IPCGUARD_RULE_RESTRICT_ANONYMOUS_SAM,
-			   UUID_SAMR, RANGES(sam_accounts), NULL, 0))) {
+			   WHY_SAM, UUID_SAMR, RANGES(sam_accounts), NULL,
+			   0))) {
 		return false;
 	}
 	if (na->restrict_anonymous &&
 	    (!add(mem_ctx, rules, num_rules,
 		  deny_rule(mem_ctx, IPCGUARD_RULE_RESTRICT_ANONYMOUS,
-			    UUID_SAMR, RANGES(sam_accounts), NULL, 0)) ||
+			    WHY_SAM, UUID_SAMR, RANGES(sam_accounts), NULL,
+			    0)) ||
 	     !add(mem_ctx, rules, num_rules,
 		  deny_rule(mem_ctx, IPCGUARD_RULE_RESTRICT_ANONYMOUS,
-			    UUID_SRVSVC, RANGES(srvsvc_enum), NULL, 0)))) {
+			    WHY_SHARES, UUID_SRVSVC, RANGES(srvsvc_enum),
+			    NULL, 0)))) {
 		return false;
 	}
 	return true;
@@ -226,8 +245,9 @@ bool ipcguard_network_access_sddl_rules(
 	if (na->restrict_remote_sam == NULL) {
 		return true;
 	}
-	r = deny_rule(mem_ctx, IPCGUARD_RULE_RESTRICT_REMOTE_SAM, UUID_SAMR,
-		      RANGES(sam_connect), NULL, 0);
+	r = deny_rule(mem_ctx, IPCGUARD_RULE_RESTRICT_REMOTE_SAM,
+		      WHY_REMOTE_SAM, UUID_SAMR, RANGES(sam_connect), NULL,
+		      0);
 	if (r == NULL) {
 		*error = talloc_strdup(mem_ctx, "out of memory");
 		return false;

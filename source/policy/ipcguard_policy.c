@@ -1185,9 +1185,7 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 		struct ipcguard_decision how = { .verdict = IPCGUARD_DENY };
 
 		if (rule_applies(policy, rule, request, &how)) {
-			set(d, IPCGUARD_DENY, rule->name,
-			    "a Windows \"Network access\" option refuses it "
-			    "to anonymous sessions");
+			set(d, IPCGUARD_DENY, rule->name, rule->description);
 			return;
 		}
 	}

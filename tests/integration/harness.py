@@ -23,6 +23,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 BUILD = os.path.join(ROOT, 'build')
 TEST_USER = 'ipcgtuser'
 TEST_PASSWORD = 'Ipcg-Test-Pw1'
+# A member of BUILTIN\Administrators (S-1-5-32-544), through a unix group
+# mapped to it: RestrictRemoteSAM's default lets only administrators use
+# SAMR remotely.
+ADMIN_USER = 'ipcgtadmin'
+ADMIN_PASSWORD = 'Ipcg-Admin-Pw1'
+ADMIN_GROUP = 'ipcgtadmins'
 CLIENT_ENV = dict(os.environ, LC_ALL='C')
 # Private directories of every Server this process created, so a check for
 # leftover processes looks at ours only (another run may share the machine).
@@ -155,6 +161,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ensure_admin_user():
+    subprocess.run(['groupadd', '-f', ADMIN_GROUP], check=True)
+    ensure_unix_user(ADMIN_USER)
+    subprocess.run(['usermod', '-a', '-G', ADMIN_GROUP, ADMIN_USER],
+                   check=True)
+
+
 def ensure_unix_user(name):
     try:
         pwd.getpwnam(name)
@@ -280,9 +293,15 @@ class Server:
 
     def start(self):
         ensure_unix_user(TEST_USER)
-        subprocess.run(['smbpasswd', '-c', self.conf, '-s', '-a', TEST_USER],
-                       input='%s\n%s\n' % (TEST_PASSWORD, TEST_PASSWORD),
-                       text=True, check=True, capture_output=True)
+        ensure_admin_user()
+        for user, password in ((TEST_USER, TEST_PASSWORD),
+                               (ADMIN_USER, ADMIN_PASSWORD)):
+            subprocess.run(['smbpasswd', '-c', self.conf, '-s', '-a', user],
+                           input='%s\n%s\n' % (password, password),
+                           text=True, check=True, capture_output=True)
+        subprocess.run(['net', '-s', self.conf, 'groupmap', 'add',
+                        'sid=S-1-5-32-544', 'unixgroup=%s' % ADMIN_GROUP,
+                        'type=builtin'], check=True, capture_output=True)
         try:
             if self.use_gate:
                 self.start_gate()
@@ -437,6 +456,8 @@ class Server:
             return ['-Unosuchuser%whatever',
                     '--option=client ipc signing=auto',
                     '--option=client signing=auto']
+        if who == 'admin':
+            return ['-U%s%%%s' % (ADMIN_USER, ADMIN_PASSWORD)]
         return ['-U%s%%%s' % (TEST_USER, TEST_PASSWORD)]
 
     def rpcclient(self, who, cmd, proto=None, timeout=60):

@@ -65,6 +65,8 @@ def smb_session(s, who):
                          timeout=20)
     if who == 'anonymous':
         conn.login('', '')
+    elif who == 'admin':
+        conn.login(harness.ADMIN_USER, harness.ADMIN_PASSWORD)
     else:
         conn.login(harness.TEST_USER, harness.TEST_PASSWORD)
     return conn

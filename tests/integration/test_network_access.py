@@ -120,7 +120,9 @@ SAM_ENUM = ['enumdomusers', 'enumdomgroups', 'enumalsgroups builtin',
 
 
 def test_restrict_anonymous_sam_by_default():
-    with Server(ipcguard=OPEN) as s:
+    # RestrictRemoteSAM off, to see RestrictAnonymousSAM alone.
+    opts = dict(OPEN, **{'restrict remote sam': 'none'})
+    with Server(ipcguard=opts) as s:
         for cmd in SAM_ENUM:
             r = s.rpcclient('anonymous', cmd)
             assert DENIED in r.out and harness.TEST_USER not in r.out, \
@@ -137,10 +139,57 @@ def test_restrict_anonymous_sam_by_default():
 
 
 def test_restrict_anonymous_sam_off():
-    opts = dict(OPEN, **{'restrict anonymous sam': 'no'})
+    opts = dict(OPEN, **{'restrict anonymous sam': 'no',
+                         'restrict remote sam': 'none'})
     with Server(ipcguard=opts) as s:
         r = s.rpcclient('anonymous', 'enumdomusers')
         assert harness.TEST_USER in r.out, r
+
+
+def test_restrict_remote_sam_by_default():
+    """Windows Server 2016's default: only administrators connect to SAM
+    remotely, whatever else the policy allows."""
+    with Server(ipcguard=OPEN) as s:
+        for who in ('anonymous', 'user'):
+            r = s.rpcclient(who, 'enumdomusers')
+            assert DENIED in r.out and harness.TEST_USER not in r.out, \
+                (who, r)
+        s.wait_log(r"refused call samr opnum \d+ \(samr_Connect\d?\) on "
+                   r"pipe 'samr' to authenticated session \(user "
+                   r"'IPCGTEST.%s'.*rule restrict-remote-sam: the caller is "
+                   r"not granted remote access to SAM" % harness.TEST_USER)
+        r = s.rpcclient('admin', 'enumdomusers')
+        assert harness.TEST_USER in r.out, r
+        r = s.rpcclient('admin', 'queryuser %s' % harness.TEST_USER)
+        assert 'User Name' in r.out, r
+        # Other pipes are not affected for the user.
+        r = s.rpcclient('user', 'srvinfo')
+        assert 'IPCGTEST' in r.out, r
+        # explain: administrators and Samba's own callers are granted.
+        rc, out = tool(s, 'explain', 'alice', 'pipe', 'samr', 'interface',
+                       'samr', 'opnum', 'samr_Connect5', 'sids',
+                       'S-1-5-21-1-2-3-1000')
+        assert 'restrict-remote-sam' in out and 'DENY' in out, out
+        for sid in ('S-1-5-32-544', 'S-1-5-18'):
+            rc, out = tool(s, 'explain', 'alice', 'pipe', 'samr',
+                           'interface', 'samr', 'opnum', 'samr_Connect5',
+                           'sids', 'S-1-5-21-1-2-3-1000,%s' % sid)
+            assert 'ALLOW' in out, out
+    # An SDDL that grants every authenticated user.
+    opts = dict(OPEN, **{'restrict remote sam': 'O:BAG:BAD:(A;;RC;;;AU)'})
+    with Server(ipcguard=opts) as s:
+        r = s.rpcclient('user', 'enumdomusers')
+        assert harness.TEST_USER in r.out, r
+        r = s.rpcclient('anonymous', 'enumdomusers')
+        assert DENIED in r.out, r
+    # A descriptor Samba cannot parse: the policy is invalid (anonymous
+    # refused everywhere), ipcguard check says why.
+    opts = dict(OPEN, **{'restrict remote sam': 'O:BAG:BAD:(A;;RC;;;XX)'})
+    with Server(ipcguard=opts) as s:
+        rc, out = tool(s, 'check')
+        assert rc != 0 and 'ipcguard:restrict remote sam' in out, out
+        r = s.rpcclient('user', 'srvinfo')
+        assert 'IPCGTEST' in r.out, r
 
 
 def test_restrict_anonymous_covers_shares_too():
@@ -198,11 +247,12 @@ def test_show_and_explain_name_the_options():
         assert rc == 0, out
         for line in ('allow anonymous sid name translation = no',
                      'restrict anonymous sam = yes',
-                     'restrict anonymous = no'):
+                     'restrict anonymous = no',
+                     'restrict remote sam = O:BAG:BAD:(A;;RC;;;BA)'):
             assert line in out, out
         rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'lsarpc',
                        'interface', 'lsarpc', 'opnum', 'lsa_LookupSids2')
-        assert 'lsa-anonymous-name-lookup' in out and 'refuse' in out, out
+        assert 'lsa-anonymous-name-lookup' in out and 'DENY' in out, out
         rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'samr',
                        'interface', 'samr', 'opnum', '13')
         assert 'restrict-anonymous-sam' in out, out

@@ -13,7 +13,7 @@ Client kinds (the policy used is `null session pipes = lsarpc` plus
   anon-allowed   anonymous, \\lsarpc, LsarOpenPolicy2 + LsarClose: must work
   anon-refused   anonymous, \\srvsvc or \\samr: the gate must answer the bind
                  with an access-denied fault; a granted bind is a BREACH
-  auth           TEST_USER, \\srvsvc (NetrServerGetInfo) or \\samr
+  auth           ADMIN_USER (RestrictRemoteSAM), \\srvsvc (NetrServerGetInfo) or \\samr
                  (SamrConnect + SamrCloseHandle): must work
 """
 
@@ -76,6 +76,8 @@ def connect(port, who, timeout=SMB_TIMEOUT):
                          timeout=timeout)
     if who == 'anonymous':
         conn.login('', '')
+    elif who == 'admin':
+        conn.login(harness.ADMIN_USER, harness.ADMIN_PASSWORD)
     else:
         conn.login(harness.TEST_USER, harness.TEST_PASSWORD)
     return conn
@@ -186,7 +188,9 @@ def classify(kind, outcome):
 
 
 def who_of(kind):
-    return 'anonymous' if kind.startswith('anon') else 'user'
+    # Authenticated clients are administrators: RestrictRemoteSAM's
+    # default (Windows') lets only them connect to SAMR.
+    return 'anonymous' if kind.startswith('anon') else 'admin'
 
 
 def pipe_for(kind, n):

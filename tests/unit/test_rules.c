@@ -735,9 +735,81 @@ static void test_any_allocation_failure_fails_closed(void **state)
 	talloc_free(ctx);
 }
 
+static const char *opt_get(void *private_data, const char *option)
+{
+	const char **kv = private_data;
+
+	for (; kv[0] != NULL; kv += 2) {
+		if (strcmp(kv[0], option) == 0) {
+			return kv[1];
+		}
+	}
+	return NULL;
+}
+
+/* RestrictRemoteSAM: the SAMR connect calls need the descriptor's grant. */
+static void test_restrict_remote_sam(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *set[] = { "null session pipes", "samr",
+			      "restrict remote sam", "D:admins", NULL };
+	const char *off[] = { "restrict remote sam", "none", NULL };
+	const char *bad[] = { "null session pipes", "samr",
+			      "restrict remote sam", "garbage", NULL };
+	struct ipcguard_request r = {
+		.session = IPCGUARD_SESSION_AUTHENTICATED,
+		.object = IPCGUARD_OBJECT_PIPE, .name = "samr",
+		.stage = IPCGUARD_STAGE_REQUEST, .opnum = 64,
+		.token = "users",
+	};
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+	struct ipcguard_policy *p = ipcguard_policy_load(ctx, opt_get, set);
+
+	assert_true(ipcguard_uuid_parse("12345778-1234-abcd-ef00-0123456789ac",
+					r.syntax.uuid));
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_true(ipcguard_policy_is_valid(p));
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "restrict-remote-sam");
+	/* Granted callers, Samba's own (SYSTEM), password changes pass. */
+	r.token = "admins";
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	r.token = "users";
+	r.local_system = true;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	r.local_system = false;
+	r.opnum = 55;	/* samr_ChangePasswordUser2 */
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	/* Anonymous: no token, never granted. */
+	r.opnum = 0;
+	r.token = NULL;
+	r.session = IPCGUARD_SESSION_ANONYMOUS;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "restrict-remote-sam");
+
+	p = ipcguard_policy_load(ctx, opt_get, off);
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	r.session = IPCGUARD_SESSION_AUTHENTICATED;
+	r.token = "users";
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+
+	p = ipcguard_policy_load(ctx, opt_get, bad);
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_false(ipcguard_policy_is_valid(p));
+	assert_non_null(strstr(p->errors[0], "ipcguard:restrict remote sam"));
+	talloc_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_restrict_remote_sam),
 		cmocka_unit_test(test_invalid_fields_are_named),
 		cmocka_unit_test(test_bad_names_and_missing_hooks),
 		cmocka_unit_test(test_printer_bug_rule_by_stage_and_token),
