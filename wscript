@@ -100,3 +100,21 @@ def build(bld):
                          includes='source/policy tests/unit',
                          deps='ipcguard_policy cmocka',
                          install=False)
+
+    # The benchmark's client: Samba's own C client libraries, as rpcclient
+    # links them, so the client's time does not hide the gate's.
+    bld.SAMBA3_BINARY('ipcguard_bench_client',
+                      source='tests/bench/bench_client.c',
+                      deps='''talloc libsmb msrpc3 RPC_NDR_SRVSVC
+                              samba-credentials smbconf''',
+                      ldflags=rpath_ldflags,
+                      install=False)
+
+    # The policy engine's decision time with 100 rules; optimised like the
+    # engine it times.
+    bld.SAMBA_BINARY('ipcguard_bench_decide',
+                     source='tests/bench/bench_decide.c',
+                     includes='source/policy tests/unit',
+                     cflags='-O2',
+                     deps='ipcguard_policy',
+                     install=False)
