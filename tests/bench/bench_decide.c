@@ -25,11 +25,12 @@
 static const char *srvsvc_uuid = "4b324fc8-1670-01d3-1278-5a47bf6ee188";
 static const char *winreg_uuid = "338cd001-2244-31f1-aaaa-900038001003";
 
-static struct ipcguard_rule_field *field(struct ipcguard_rule_field *f,
+static struct ipcguard_rule_field *field(TALLOC_CTX *ctx,
+					 struct ipcguard_rule_field *f,
 					 const char *name, const char *value)
 {
 	f->name = name;
-	f->values = talloc_zero_array(f, const char *, 2);
+	f->values = talloc_zero_array(ctx, const char *, 2);
 	f->values[0] = value;
 	return f + 1;
 }
@@ -42,32 +43,32 @@ static struct ipcguard_rule *make_rule(TALLOC_CTX *ctx, int i)
 	struct ipcguard_rule *rule = NULL;
 	char *error = NULL;
 
-	f = field(f, "action", "deny");
-	f = field(f, "order", talloc_asprintf(ctx, "%d", i));
+	f = field(ctx, f, "action", "deny");
+	f = field(ctx, f, "order", talloc_asprintf(ctx, "%d", i));
 	switch (i % 5) {
 	case 0:
-		f = field(f, "pipe", "winreg");
-		f = field(f, "interface", winreg_uuid);
-		f = field(f, "opnum", talloc_asprintf(ctx, "%d", i % 30));
-		f = field(f, "sddl", "D:BA");
+		f = field(ctx, f, "pipe", "winreg");
+		f = field(ctx, f, "interface", winreg_uuid);
+		f = field(ctx, f, "opnum", talloc_asprintf(ctx, "%d", i % 30));
+		f = field(ctx, f, "sddl", "D:BA");
 		break;
 	case 1:
-		f = field(f, "pipe", "srvsvc");
-		f = field(f, "interface", srvsvc_uuid);
-		f = field(f, "opnum", talloc_asprintf(ctx, "%d", 100 + i));
+		f = field(ctx, f, "pipe", "srvsvc");
+		f = field(ctx, f, "interface", srvsvc_uuid);
+		f = field(ctx, f, "opnum", talloc_asprintf(ctx, "%d", 100 + i));
 		break;
 	case 2:
-		f = field(f, "pipe", "srvsvc");
-		f = field(f, "address",
+		f = field(ctx, f, "pipe", "srvsvc");
+		f = field(ctx, f, "address",
 			  talloc_asprintf(ctx, "10.%d.0.0/16", i));
 		break;
 	case 3:
-		f = field(f, "pipe", "srvsvc");
-		f = field(f, "sddl", "D:AU");
+		f = field(ctx, f, "pipe", "srvsvc");
+		f = field(ctx, f, "sddl", "D:AU");
 		break;
 	default:
-		f = field(f, "pipe", "srvsvc");
-		f = field(f, "interface", "spoolss");
+		f = field(ctx, f, "pipe", "srvsvc");
+		f = field(ctx, f, "interface", "spoolss");
 		break;
 	}
 	rule = ipcguard_rule_parse(ctx, talloc_asprintf(ctx, "bench-%03d", i),
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
 						      &prefix)) {
 		return 1;
 	}
+	policy->hooks = &fake_hooks;
 	for (i = 0; i < nrules; i++) {
 		if (!ipcguard_policy_add_rule(policy, make_rule(policy, i))) {
 			return 1;
