@@ -205,6 +205,9 @@ int main(int argc, const char **argv)
 	if (creds == NULL) {
 		return 1;
 	}
+	cli_credentials_set_domain(creds, lp_workgroup(), CRED_SPECIFIED);
+	cli_credentials_set_workstation(creds, lp_netbios_name(),
+					CRED_SPECIFIED);
 	cli_credentials_parse_string(creds, argv[4], CRED_SPECIFIED);
 
 	if (strcmp(mode, "hold") == 0) {
