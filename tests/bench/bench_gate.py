@@ -340,7 +340,7 @@ def main():
         return (statistics.median(r['cpu'] for r in res[s][m]) / unit,
                 statistics.median(r['gate_cpu'] for r in res[s][m]) / unit)
 
-    unit_name = {'open': 'per open', 'transfer': 'per MB',
+    unit_name = {'open': 'per open', 'transfer': 'per call',
                  'stream': 'per request'}
     label = {'open': 'pipe open + bind + close',
              'transfer': 'NetShareEnumAll, %d bytes' % size,
@@ -473,19 +473,20 @@ def main():
                 'each measurement; median over rounds.\n\n')
         f.write('Memory: %s (VmRSS/VmHWM from /proc/<gate>/status, talloc '
                 'bytes from `ipcguard status`).\n\n' % mem_line)
-        f.write('Policy engine: %s ns per decision, median [min-max] of 15 '
-                'batches (`build/bench_decide`, tests/bench/bench_decide.c; '
-                'Samba\'s SDDL access check stood in for).\n\n'
-                % decide_line)
+        f.write('Policy engine: %s per decision, median [min-max] of 15 '
+                'batches (`build/bench_decide`, tests/bench/bench_decide.c, '
+                'the same rule mix as the third server; Samba\'s SDDL access '
+                'check stood in for by a string compare, so a rule with an '
+                'SDDL costs the gate more than this).\n\n' % decide_line)
         f.write('## Goals\n\n')
         f.write(''.join('* %s\n' % g for g in goals) + '\n')
     readme = os.path.join(HERE, 'README.md')
     with open(readme) as f:
         text = f.read()
-    block = '%s\nIn the last recorded run (%s, %s):\n\n%s\n\n%s\n\n%s\n\n' \
-        '%s\n%s' % (README_BEGIN, when, machine, '\n'.join(lines),
-                    '\n'.join(cpu_lines), mem_line + '. ' + decide_line +
-                    ' ns.', ''.join('* %s\n' % g for g in goals), README_END)
+    block = '%s\nIn the last recorded run (%s; %s):\n\n%s\n\n%s\n\n%s.\n' \
+        '%s.\n\n%s%s' % (README_BEGIN, when, machine, '\n'.join(lines),
+                         '\n'.join(cpu_lines), mem_line, decide_line,
+                         ''.join('* %s\n' % g for g in goals), README_END)
     if README_BEGIN in text:
         text = re.sub(re.escape(README_BEGIN) + '.*?' + re.escape(README_END),
                       lambda _: block, text, flags=re.S)
