@@ -31,6 +31,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import resource
 import statistics
 import subprocess
@@ -241,6 +242,80 @@ def decide_bench(quick):
                                  r.stdout, re.M)}
 
 
+def profile_relay(shares, n):
+    """Instructions the gate spends per relayed PDU during n transfers,
+    and where they go, counted by callgrind (deterministic, unlike
+    timings on a busy machine).  None when valgrind is missing."""
+    if not all(shutil.which(t) for t in ('valgrind', 'callgrind_control',
+                                         'callgrind_annotate')):
+        return None
+    old = os.environ.get('IPCGUARD_GATE_WRAPPER')
+    os.environ['IPCGUARD_GATE_WRAPPER'] = \
+        'valgrind --tool=callgrind --callgrind-out-file=%d/callgrind.out'
+    try:
+        server = harness.Server(ipcguard={'null session pipes': 'lsarpc'},
+                                shares=shares,
+                                extra_global=['log level = 1'])
+        with server:
+            run_client(server, 'transfer', 1)
+            pid = str(server.gate_proc.pid)
+            subprocess.run(['callgrind_control', '-z', pid],
+                           capture_output=True, check=True)
+            _, size = run_client(server, 'transfer', n)
+            subprocess.run(['callgrind_control', '-d', pid],
+                           capture_output=True, check=True)
+            dump = os.path.join(server.dir, 'log', 'callgrind.out.1')
+            out = subprocess.run(['callgrind_annotate', '--tree=caller',
+                                  '--inclusive=yes', '--threshold=100',
+                                  dump], capture_output=True,
+                                 text=True).stdout
+            flat = subprocess.run(['callgrind_annotate', '--inclusive=no',
+                                   '--threshold=100', dump],
+                                  capture_output=True, text=True).stdout
+    finally:
+        if old is None:
+            del os.environ['IPCGUARD_GATE_WRAPPER']
+        else:
+            os.environ['IPCGUARD_GATE_WRAPPER'] = old
+
+    def num(x):
+        return int(x.replace(',', ''))
+
+    total = num(re.search(r'^\s*([\d,]+) \(100.0%\)\s+PROGRAM TOTALS',
+                          out, re.M).group(1))
+    pdus = 0
+    for block in out.split('\n\n'):
+        if re.search(r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+\*\s+\S*:relay_got_pdu ',
+                     block, re.M):
+            pdus = sum(num(c) for c in re.findall(
+                r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+<.*\(([\d,]+)x\)', block,
+                re.M))
+
+    def inclusive(fn):
+        m = re.search(r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\*\s+\S*:' +
+                      re.escape(fn) + ' ', out, re.M)
+        return num(m.group(1)) if m else 0
+
+    def exclusive_of(pattern):
+        # A dump taken mid-run charges the frames still on the stack (main,
+        # the event loop) with everything: leave those out.
+        return sum(num(m.group(1)) for m in re.finditer(
+            r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:\S* \[\S*' + pattern,
+            flat, re.M) if num(m.group(1)) < total * 0.99)
+    return {'n': n, 'bytes': size * n, 'total': total, 'pdus': pdus,
+            'parse': inclusive('dcerpc_pull_ncacn_packet'),
+            'memcpy': sum(num(m.group(1)) for m in re.finditer(
+                r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:__mem(?:cpy|move)\S* ',
+                flat, re.M)),
+            'talloc': exclusive_of('libtalloc'),
+            'tevent': exclusive_of('libtevent'),
+            'malloc': sum(num(m.group(1)) for m in re.finditer(
+                r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*malloc.c:\S+ ', flat,
+                re.M)),
+            'tstream': exclusive_of('libsamba-sockets') +
+            exclusive_of('libnpa-tstream')}
+
+
 # -- statistics -------------------------------------------------------------
 
 def q(xs, frac):
@@ -260,6 +335,9 @@ def main():
                     'README.md')
     ap.add_argument('--rules', type=int, default=100,
                     help='rules in the third server\'s rule database')
+    ap.add_argument('--profile', action='store_true', default=None,
+                    help='count the gate\'s instructions per relayed PDU '
+                    'with callgrind (default: on unless --quick)')
     ap.add_argument('--hold', type=int, default=None,
                     help='relayed pipes held open at once (2000)')
     args = ap.parse_args()
@@ -312,6 +390,9 @@ def main():
         held = hold(servers['gated'], nhold)
     load_after = os.getloadavg()
     decide = decide_bench(args.quick)
+    profile = profile_relay(shares, 3) if (
+        args.profile if args.profile is not None else not args.quick) \
+        else None
     elapsed = time.time() - started
 
     # Per-operation figures.
@@ -393,6 +474,22 @@ def main():
     decide_line = 'ipcguard_decide() with %d rules, -O2: %s' % (
         100, ', '.join('%s %.0f ns [%.0f-%.0f]' % ((k,) + decide[k])
                        for k in ('open', 'bind', 'request')))
+    if profile is None:
+        profile_line = 'relay profile: not run (--quick, or no valgrind)'
+    else:
+        pp = max(1, profile['pdus'])
+        profile_line = (
+            'relay profile (callgrind, %d transfers, %d bytes, %d PDUs '
+            'relayed): %.0f instructions per PDU, %.1f per byte; of the '
+            'gate\'s instructions, full DCE/RPC parse of each PDU %.1f %%, '
+            'memcpy %.1f %%, talloc %.1f %%, malloc %.1f %%, tevent %.1f %%, '
+            'tstream and npa framing %.1f %%' % (
+                profile['n'], profile['bytes'], profile['pdus'],
+                profile['total'] / pp,
+                profile['total'] / max(1, profile['bytes']),
+                *(100 * profile[k] / profile['total'] for k in (
+                    'parse', 'memcpy', 'talloc', 'malloc', 'tevent',
+                    'tstream'))))
     machine = ('load average %.2f before, %.2f after; during the measured '
                'rounds (%.0f s wall) the machine was %.0f %% busy, of which '
                '%.1f CPU seconds were not this benchmark (its servers, '
@@ -421,7 +518,7 @@ def main():
         held['n'], 'met' if held['held'] else 'not met'))
 
     print('\n'.join(lines + [''] + cpu_lines + ['', mem_line, decide_line,
-                                                 machine, '']))
+                                                 profile_line, machine, '']))
     for m, word in (('open', 'open'), ('transfer', 'transfer'),
                     ('stream', 'stream')):
         print('%s cost ratio: %.3f (goal <= %.2f)' % (
@@ -478,6 +575,13 @@ def main():
                 'the same rule mix as the third server; Samba\'s SDDL access '
                 'check stood in for by a string compare, so a rule with an '
                 'SDDL costs the gate more than this).\n\n' % decide_line)
+        f.write('Relay: %s. "Full parse" is Samba\'s '
+                'dcerpc_pull_ncacn_packet() on every PDU in both directions; '
+                'what skipping it for responses (only bind_ack, alter_resp, '
+                'bind_nak and fault need it) could save is at most that '
+                'share. The rest is one tevent request per read and per '
+                'write in Samba\'s tstream and npa code.\n\n'
+                % profile_line)
         f.write('## Goals\n\n')
         f.write(''.join('* %s\n' % g for g in goals) + '\n')
     readme = os.path.join(HERE, 'README.md')
