@@ -242,10 +242,11 @@ def decide_bench(quick):
                                  r.stdout, re.M)}
 
 
-def profile_relay(shares, n):
-    """Instructions the gate spends per relayed PDU during n transfers,
-    and where they go, counted by callgrind (deterministic, unlike
-    timings on a busy machine).  None when valgrind is missing."""
+def profile_gate(shares, mode, n):
+    """Instructions the gate spends on n client calls of a mode (per
+    relayed PDU for transfers), and where they go, counted by callgrind
+    (deterministic, unlike timings on a busy machine).  None when valgrind
+    is missing."""
     if not all(shutil.which(t) for t in ('valgrind', 'callgrind_control',
                                          'callgrind_annotate')):
         return None
@@ -257,11 +258,11 @@ def profile_relay(shares, n):
                                 shares=shares,
                                 extra_global=['log level = 1'])
         with server:
-            run_client(server, 'transfer', 1)
+            run_client(server, mode, 1)
             pid = str(server.gate_proc.pid)
             subprocess.run(['callgrind_control', '-z', pid],
                            capture_output=True, check=True)
-            _, size = run_client(server, 'transfer', n)
+            _, size = run_client(server, mode, n)
             subprocess.run(['callgrind_control', '-d', pid],
                            capture_output=True, check=True)
             dump = os.path.join(server.dir, 'log', 'callgrind.out.1')
@@ -283,13 +284,16 @@ def profile_relay(shares, n):
 
     total = num(re.search(r'^\s*([\d,]+) \(100.0%\)\s+PROGRAM TOTALS',
                           out, re.M).group(1))
-    pdus = 0
-    for block in out.split('\n\n'):
-        if re.search(r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+\*\s+\S*:relay_got_pdu ',
-                     block, re.M):
-            pdus = sum(num(c) for c in re.findall(
-                r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+<.*\(([\d,]+)x\)', block,
-                re.M))
+    def calls(fn):
+        """How often fn was called: the sum over its callers."""
+        for block in out.split('\n\n'):
+            if re.search(r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+\*\s+\S*:' +
+                         re.escape(fn) + ' ', block, re.M):
+                return sum(num(c) for c in re.findall(
+                    r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+<.*\(([\d,]+)x\)',
+                    block, re.M))
+        return 0
+    pdus = calls('relay_got_pdu')
 
     def inclusive(fn):
         m = re.search(r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\*\s+\S*:' +
@@ -302,7 +306,15 @@ def profile_relay(shares, n):
         return sum(num(m.group(1)) for m in re.finditer(
             r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:\S* \[\S*' + pattern,
             flat, re.M) if num(m.group(1)) < total * 0.99)
+    by_lib = {}
+    for m in re.finditer(r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S+ \[(\S+)\]',
+                         flat, re.M):
+        if num(m.group(1)) < total * 0.99:
+            lib = os.path.basename(m.group(2)).split('.so')[0]
+            by_lib[lib] = by_lib.get(lib, 0) + num(m.group(1))
     return {'n': n, 'bytes': size * n, 'total': total, 'pdus': pdus,
+            'by_lib': sorted(by_lib.items(), key=lambda kv: -kv[1])[:6],
+            'requests': calls('_tevent_req_create'),
             'parse': inclusive('dcerpc_pull_ncacn_packet'),
             'memcpy': sum(num(m.group(1)) for m in re.finditer(
                 r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:__mem(?:cpy|move)\S* ',
@@ -390,9 +402,11 @@ def main():
         held = hold(servers['gated'], nhold)
     load_after = os.getloadavg()
     decide = decide_bench(args.quick)
-    profile = profile_relay(shares, 3) if (
-        args.profile if args.profile is not None else not args.quick) \
-        else None
+    if args.profile if args.profile is not None else not args.quick:
+        profile = profile_gate(shares, 'transfer', 3)
+        open_profile = profile_gate(shares, 'open', 100)
+    else:
+        profile = open_profile = None
     elapsed = time.time() - started
 
     # Per-operation figures.
@@ -480,16 +494,28 @@ def main():
         pp = max(1, profile['pdus'])
         profile_line = (
             'relay profile (callgrind, %d transfers, %d bytes, %d PDUs '
-            'relayed): %.0f instructions per PDU, %.1f per byte; of the '
+            'relayed): %.0f instructions and %.1f tevent requests per PDU, '
+            '%.1f instructions per byte; of the '
             'gate\'s instructions, full DCE/RPC parse of each PDU %.1f %%, '
             'memcpy %.1f %%, talloc %.1f %%, malloc %.1f %%, tevent %.1f %%, '
             'tstream and npa framing %.1f %%' % (
                 profile['n'], profile['bytes'], profile['pdus'],
-                profile['total'] / pp,
+                profile['total'] / pp, profile['requests'] / pp,
                 profile['total'] / max(1, profile['bytes']),
                 *(100 * profile[k] / profile['total'] for k in (
                     'parse', 'memcpy', 'talloc', 'malloc', 'tevent',
                     'tstream'))))
+    if open_profile is None:
+        open_line = 'open profile: not run (--quick, or no valgrind)'
+    else:
+        open_line = (
+            'open profile (callgrind, %d opens): the gate spends %.0f '
+            'instructions and %.0f tevent requests per pipe open + bind + '
+            'close; by library: %s' % (
+                open_profile['n'], open_profile['total'] / open_profile['n'],
+                open_profile['requests'] / open_profile['n'],
+                ', '.join('%s %.1f %%' % (lib, 100 * c / open_profile['total'])
+                          for lib, c in open_profile['by_lib'])))
     machine = ('load average %.2f before, %.2f after; during the measured '
                'rounds (%.0f s wall) the machine was %.0f %% busy, of which '
                '%.1f CPU seconds were not this benchmark (its servers, '
@@ -518,7 +544,8 @@ def main():
         held['n'], 'met' if held['held'] else 'not met'))
 
     print('\n'.join(lines + [''] + cpu_lines + ['', mem_line, decide_line,
-                                                 profile_line, machine, '']))
+                                                 profile_line, open_line,
+                                                 machine, '']))
     for m, word in (('open', 'open'), ('transfer', 'transfer'),
                     ('stream', 'stream')):
         print('%s cost ratio: %.3f (goal <= %.2f)' % (
@@ -575,13 +602,21 @@ def main():
                 'the same rule mix as the third server; Samba\'s SDDL access '
                 'check stood in for by a string compare, so a rule with an '
                 'SDDL costs the gate more than this).\n\n' % decide_line)
-        f.write('Relay: %s. "Full parse" is Samba\'s '
-                'dcerpc_pull_ncacn_packet() on every PDU in both directions; '
-                'what skipping it for responses (only bind_ack, alter_resp, '
-                'bind_nak and fault need it) could save is at most that '
-                'share. The rest is one tevent request per read and per '
-                'write in Samba\'s tstream and npa code.\n\n'
-                % profile_line)
+        f.write('Relay: %s.\n\n"Full parse" is Samba\'s '
+                'dcerpc_pull_ncacn_packet() on every PDU in both directions '
+                '(it also copies each fragment\'s stub): skipping it for '
+                'responses, of which only bind_ack, alter_resp, bind_nak '
+                'and fault need it, can save at most that share. Most of '
+                'the rest is the layering of Samba\'s streams the gate '
+                'relays through (dcerpc_read_ncacn_packet over the npa '
+                'message-mode stream over the socket stream, and a write '
+                'queue): the tevent requests per PDU above, each a talloc '
+                'allocation, a free and an immediate event. Taking that out '
+                'means relaying the raw sockets once the named-pipe '
+                'handshake is done (own framing of the 2-byte message length '
+                'and the 16-byte PDU header, readv/writev or splice into '
+                'one buffer per direction).\n\n' % profile_line)
+        f.write('Pipe open: %s.\n\n' % open_line)
         f.write('## Goals\n\n')
         f.write(''.join('* %s\n' % g for g in goals) + '\n')
     readme = os.path.join(HERE, 'README.md')
