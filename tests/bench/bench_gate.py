@@ -293,7 +293,8 @@ def profile_gate(shares, mode, n):
                     r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+<.*\(([\d,]+)x\)',
                     block, re.M))
         return 0
-    pdus = calls('relay_got_pdu')
+    # One relay_written() per PDU forwarded, in either direction.
+    pdus = calls('relay_written')
 
     def inclusive(fn):
         m = re.search(r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\*\s+\S*:' +
