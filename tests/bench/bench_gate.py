@@ -497,7 +497,7 @@ def main():
             'relay profile (callgrind, %d transfers, %d bytes, %d PDUs '
             'relayed): %.0f instructions and %.1f tevent requests per PDU, '
             '%.1f instructions per byte; of the '
-            'gate\'s instructions, full DCE/RPC parse of each PDU %.1f %%, '
+            'gate\'s instructions, full DCE/RPC parse %.1f %%, '
             'memcpy %.1f %%, talloc %.1f %%, malloc %.1f %%, tevent %.1f %%, '
             'tstream and npa framing %.1f %%' % (
                 profile['n'], profile['bytes'], profile['pdus'],
@@ -604,29 +604,37 @@ def main():
                 'check stood in for by a string compare, so a rule with an '
                 'SDDL costs the gate more than this).\n\n' % decide_line)
         f.write('Relay: %s.\n\n"Full parse" is Samba\'s '
-                'dcerpc_pull_ncacn_packet() on every PDU in both directions '
-                '(it also copies each fragment\'s stub): skipping it for '
-                'responses, of which only bind_ack, alter_resp, bind_nak '
-                'and fault need it, can save at most that share. Most of '
-                'the rest is the layering of Samba\'s streams the gate '
-                'relays through (dcerpc_read_ncacn_packet over the npa '
-                'message-mode stream over the socket stream, and a write '
-                'queue): the tevent requests per PDU above, each a talloc '
-                'allocation, a free and an immediate event. Taking that out '
-                'means relaying the raw sockets once the named-pipe '
-                'handshake is done (own framing of the 2-byte message length '
-                'and the 16-byte PDU header, readv/writev or splice into '
-                'one buffer per direction).\n\n' % profile_line)
-        f.write('Pipe open: %s.\n\n' % open_line)
+                'dcerpc_pull_ncacn_packet(): the gate runs it on every PDU '
+                'from the client (each is judged) and, from the RPC server, '
+                'on bind_ack, alter_resp, bind_nak and fault only (it learns '
+                'the bound contexts from them); other responses are framed '
+                'by their 16-byte header and read into one buffer per pipe, '
+                'kept at the largest fragment\'s size. Most of what is left '
+                'is the layering of Samba\'s streams the gate relays through '
+                '(a PDU reader over the npa message-mode stream over the '
+                'socket stream, and a write queue): the tevent requests per '
+                'PDU above, each a talloc allocation, a free and an '
+                'immediate event. Taking that out means relaying the raw '
+                'sockets once the named-pipe handshake is done (own framing '
+                'of the 2-byte message length and the PDU header, '
+                'readv/writev, or splice for responses between bind '
+                'answers): a rewrite of the relay and of how the handshake '
+                'hands over its sockets, not done yet.\n\n' % profile_line)
+        f.write('Pipe open: %s. The gate accepts smbd\'s named-pipe '
+                'handshake (the caller\'s whole session info in NDR), '
+                'judges the open, then makes the same handshake again to '
+                'samba-dcerpcd; plain Samba has one handshake.\n\n'
+                % open_line)
         f.write('## Goals\n\n')
         f.write(''.join('* %s\n' % g for g in goals) + '\n')
     readme = os.path.join(HERE, 'README.md')
     with open(readme) as f:
         text = f.read()
     block = '%s\nIn the last recorded run (%s; %s):\n\n%s\n\n%s\n\n%s.\n' \
-        '%s.\n\n%s%s' % (README_BEGIN, when, machine, '\n'.join(lines),
-                         '\n'.join(cpu_lines), mem_line, decide_line,
-                         ''.join('* %s\n' % g for g in goals), README_END)
+        '%s.\n%s.\n%s.\n\n%s%s' % (
+            README_BEGIN, when, machine, '\n'.join(lines),
+            '\n'.join(cpu_lines), mem_line, decide_line, profile_line,
+            open_line, ''.join('* %s\n' % g for g in goals), README_END)
     if README_BEGIN in text:
         text = re.sub(re.escape(README_BEGIN) + '.*?' + re.escape(README_END),
                       lambda _: block, text, flags=re.S)
