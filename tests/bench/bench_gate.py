@@ -329,6 +329,32 @@ def profile_gate(shares, mode, n):
             exclusive_of('libnpa-tstream')}
 
 
+def gate_syscalls(n):
+    """System calls the gate makes per request of the stream mode (strace
+    -c), or None without strace."""
+    if shutil.which('strace') is None:
+        return None
+    server = harness.Server(ipcguard={'null session pipes': 'lsarpc'},
+                            extra_global=['log level = 1'])
+    with server:
+        run_client(server, 'stream', 10)
+        out = os.path.join(server.dir, 'log', 'strace.txt')
+        st = subprocess.Popen(['strace', '-c', '-p',
+                               str(server.gate_proc.pid), '-o', out],
+                              stderr=subprocess.DEVNULL)
+        time.sleep(1)          # strace attaches
+        run_client(server, 'stream', n)
+        st.terminate()
+        st.wait(timeout=30)
+        with open(out) as f:
+            text = f.read()
+    counts = {m.group(2): int(m.group(1)) for m in re.finditer(
+        r'^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$', text,
+        re.M) if m.group(2) != 'total'}
+    return {k: v / n for k, v in sorted(counts.items(),
+                                        key=lambda kv: -kv[1])[:4]}
+
+
 # -- statistics -------------------------------------------------------------
 
 def q(xs, frac):
@@ -406,8 +432,9 @@ def main():
     if args.profile if args.profile is not None else not args.quick:
         profile = profile_gate(shares, 'transfer', 3)
         open_profile = profile_gate(shares, 'open', 100)
+        syscalls = gate_syscalls(500)
     else:
-        profile = open_profile = None
+        profile = open_profile = syscalls = None
     elapsed = time.time() - started
 
     # Per-operation figures.
@@ -517,6 +544,13 @@ def main():
                 open_profile['requests'] / open_profile['n'],
                 ', '.join('%s %.1f %%' % (lib, 100 * c / open_profile['total'])
                           for lib, c in open_profile['by_lib'])))
+    if syscalls is None:
+        syscall_line = 'gate system calls: not counted (--quick, or no ' \
+            'strace)'
+    else:
+        syscall_line = ('gate system calls per NetSrvGetInfo request and '
+                        'its response (strace -c, 500 requests): %s' %
+                        ', '.join('%s %.2f' % kv for kv in syscalls.items()))
     machine = ('load average %.2f before, %.2f after; during the measured '
                'rounds (%.0f s wall) the machine was %.0f %% busy, of which '
                '%.1f CPU seconds were not this benchmark (its servers, '
@@ -546,7 +580,7 @@ def main():
 
     print('\n'.join(lines + [''] + cpu_lines + ['', mem_line, decide_line,
                                                  profile_line, open_line,
-                                                 machine, '']))
+                                                 syscall_line, machine, '']))
     for m, word in (('open', 'open'), ('transfer', 'transfer'),
                     ('stream', 'stream')):
         print('%s cost ratio: %.3f (goal <= %.2f)' % (
@@ -620,6 +654,11 @@ def main():
                 'readv/writev, or splice for responses between bind '
                 'answers): a rewrite of the relay and of how the handshake '
                 'hands over its sockets, not done yet.\n\n' % profile_line)
+        f.write('Requests: %s. Each PDU is one message read with two '
+                'readv (the npa length, then the message) and one writev; '
+                'the rest of a relayed request\'s cost is two more process '
+                'wake-ups on its way (smbd, gate, RPC server and back) and '
+                'the stream layering above.\n\n' % syscall_line)
         f.write('Pipe open: %s. The gate accepts smbd\'s named-pipe '
                 'handshake (the caller\'s whole session info in NDR), '
                 'judges the open, then makes the same handshake again to '
@@ -634,7 +673,7 @@ def main():
         '%s.\n%s.\n%s.\n\n%s%s' % (
             README_BEGIN, when, machine, '\n'.join(lines),
             '\n'.join(cpu_lines), mem_line, decide_line, profile_line,
-            open_line, ''.join('* %s\n' % g for g in goals), README_END)
+            open_line + '.\n' + syscall_line, ''.join('* %s\n' % g for g in goals), README_END)
     if README_BEGIN in text:
         text = re.sub(re.escape(README_BEGIN) + '.*?' + re.escape(README_END),
                       lambda _: block, text, flags=re.S)
