@@ -37,6 +37,10 @@ test:
 demo:
 	./tools/demo.sh
 
+# Plain Samba, Samba with ipcguard and with 100 rules, interleaved, driven
+# by build/bench_client (C); writes docs/benchmarks.md and the marked block
+# of README.md.  The gate's callgrind profiles need valgrind (skipped
+# without it).
 bench: build
 	$(PYTHON) tests/bench/bench_gate.py --write
 

@@ -102,3 +102,22 @@ def build(bld):
                          includes='source/policy tests/unit',
                          deps='ipcguard_policy cmocka',
                          install=False)
+
+    # The benchmark's client: Samba's own C client libraries, as rpcclient
+    # links them, so the client's time does not hide the gate's.
+    bld.SAMBA3_BINARY('ipcguard_bench_client',
+                      source='tests/bench/bench_client.c',
+                      deps='''talloc libsmb msrpc3 RPC_NDR_SRVSVC
+                              samba-credentials smbconf''',
+                      ldflags=rpath_ldflags,
+                      install=False)
+
+    # The policy engine's decision time with 100 rules.  The engine is
+    # compiled into it again with -O2, whatever flags the tree was
+    # configured with: a timing of unoptimised code says little.
+    bld.SAMBA_BINARY('ipcguard_bench_decide',
+                     source='tests/bench/bench_decide.c ' + policy_source,
+                     includes='source/policy tests/unit',
+                     cflags='-O2',
+                     deps=policy_deps,
+                     install=False)

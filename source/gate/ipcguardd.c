@@ -137,6 +137,10 @@ struct relay_direction {
 	const char *from_name;
 	DATA_BLOB pdu;
 	struct iovec iov;
+	/* Responses are read into one buffer per pipe, kept at the size of
+	 * the largest fragment seen: no allocation per fragment. */
+	uint8_t *buf;
+	size_t buf_size;
 };
 
 struct ipcguardd_conn {
@@ -787,6 +791,8 @@ static bool learn_answer(struct ipcguardd_conn *conn,
  */
 static void relay_read(struct relay_direction *dir);
 static void relay_got_pdu(struct tevent_req *subreq);
+static void relay_got_response(struct tevent_req *subreq);
+static void relay_forward(struct relay_direction *dir);
 static void relay_written(struct tevent_req *subreq);
 
 static void relay_start(struct relay_direction *dir,
@@ -801,10 +807,81 @@ static void relay_start(struct relay_direction *dir,
 	relay_read(dir);
 }
 
+/*
+ * Framing of one response fragment by its header alone, after
+ * dcerpc_read_ncacn_packet_next_vector(): the header first, then the rest
+ * of frag_length.
+ */
+static int relay_response_next_vector(struct tstream_context *stream,
+				      void *private_data,
+				      TALLOC_CTX *mem_ctx,
+				      struct iovec **_vector,
+				      size_t *_count)
+{
+	/* Embedded in the connection, not a talloc object. */
+	struct relay_direction *dir = (struct relay_direction *)private_data;
+	struct iovec *vector = NULL;
+	size_t ofs, frag_len;
+
+	*_vector = NULL;
+	*_count = 0;
+	if (dir->pdu.length == 0) {
+		ofs = 0;
+		frag_len = DCERPC_NCACN_PAYLOAD_OFFSET;
+	} else if (dir->pdu.length == DCERPC_NCACN_PAYLOAD_OFFSET) {
+		ofs = DCERPC_NCACN_PAYLOAD_OFFSET;
+		frag_len = dcerpc_get_frag_length(&dir->pdu);
+		if (frag_len <= ofs) {
+			/* Header only, or broken: relay_got_response()
+			 * tells them apart. */
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+	if (frag_len > dir->buf_size) {
+		uint8_t *buf = talloc_realloc(dir->conn, dir->buf, uint8_t,
+					      frag_len);
+
+		if (buf == NULL) {
+			return -1;
+		}
+		dir->buf = buf;
+		dir->buf_size = frag_len;
+	}
+	dir->pdu = data_blob_const(dir->buf, frag_len);
+
+	vector = talloc_array(mem_ctx, struct iovec, 1);
+	if (vector == NULL) {
+		return -1;
+	}
+	vector[0].iov_base = dir->buf + ofs;
+	vector[0].iov_len = frag_len - ofs;
+	*_vector = vector;
+	*_count = 1;
+	return 0;
+}
+
 static void relay_read(struct relay_direction *dir)
 {
 	struct tevent_req *subreq = NULL;
 
+	if (dir == &dir->conn->downstream) {
+		/* Only answers to binds are parsed: the RPC server's other
+		 * PDUs need their header for framing, nothing else. */
+		dir->pdu = data_blob_null;
+		subreq = tstream_readv_pdu_send(dir->conn,
+						dir->conn->gate->ev,
+						dir->from,
+						relay_response_next_vector,
+						dir);
+		if (subreq == NULL) {
+			conn_done(dir->conn, "out of memory");
+			return;
+		}
+		tevent_req_set_callback(subreq, relay_got_response, dir);
+		return;
+	}
 	subreq = dcerpc_read_ncacn_packet_send(dir->conn, dir->conn->gate->ev,
 					       dir->from);
 	if (subreq == NULL) {
@@ -812,6 +889,67 @@ static void relay_read(struct relay_direction *dir)
 		return;
 	}
 	tevent_req_set_callback(subreq, relay_got_pdu, dir);
+}
+
+static void relay_got_response(struct tevent_req *subreq)
+{
+	/* Embedded in the connection, not a talloc object. */
+	struct relay_direction *dir = (struct relay_direction *)
+		tevent_req_callback_data_void(subreq);
+	struct ipcguardd_conn *conn = dir->conn;
+	struct ncacn_packet *pkt = NULL;
+	bool answered = false;
+	NTSTATUS status;
+	int ret, err;
+
+	ret = tstream_readv_pdu_recv(subreq, &err);
+	TALLOC_FREE(subreq);
+	if (ret == -1) {
+		DBG_DEBUG("ipcguardd: %s: %s\n", dir->from_name,
+			  strerror(err));
+		conn_done(conn, "RPC server closed");
+		return;
+	}
+	if (dir->pdu.length < DCERPC_NCACN_PAYLOAD_OFFSET ||
+	    dcerpc_get_frag_length(&dir->pdu) != dir->pdu.length) {
+		DBG_DEBUG("ipcguardd: %s: fragment length does not fit\n",
+			  dir->from_name);
+		conn_done(conn, "RPC server closed");
+		return;
+	}
+	switch (dir->pdu.data[2]) {	/* ptype */
+	case DCERPC_PKT_BIND_ACK:
+	case DCERPC_PKT_ALTER_RESP:
+	case DCERPC_PKT_BIND_NAK:
+	case DCERPC_PKT_FAULT:
+		pkt = talloc(conn, struct ncacn_packet);
+		if (pkt == NULL) {
+			conn_done(conn, "out of memory");
+			return;
+		}
+		status = dcerpc_pull_ncacn_packet(pkt, &dir->pdu, pkt);
+		if (!NT_STATUS_IS_OK(status)) {
+			DBG_DEBUG("ipcguardd: %s: %s\n", dir->from_name,
+				  nt_errstr(status));
+			TALLOC_FREE(pkt);
+			conn_done(conn, "RPC server closed");
+			return;
+		}
+		if (!learn_answer(conn, pkt, &answered)) {
+			TALLOC_FREE(pkt);
+			conn_done(conn, "bind answer does not fit the bind");
+			return;
+		}
+		TALLOC_FREE(pkt);
+		break;
+	default:
+		break;
+	}
+	if (answered && conn->upstream_paused) {
+		conn->upstream_paused = false;
+		relay_read(&conn->upstream);
+	}
+	relay_forward(dir);
 }
 
 static void relay_read_upstream(struct ipcguardd_conn *conn)
@@ -877,6 +1015,15 @@ static void relay_got_pdu(struct tevent_req *subreq)
 		conn_done(conn, "inconsistent request fragments");
 		return;
 	}
+	relay_forward(dir);
+}
+
+/* Write the PDU just read, whole, as one message. */
+static void relay_forward(struct relay_direction *dir)
+{
+	struct ipcguardd_conn *conn = dir->conn;
+	struct tevent_req *subreq = NULL;
+
 	dir->iov = (struct iovec) {
 		.iov_base = dir->pdu.data,
 		.iov_len = dir->pdu.length,
@@ -909,7 +1056,11 @@ static void relay_written(struct tevent_req *subreq)
 		tstream_writev_queue_recv(subreq, &err) :
 		tstream_writev_recv(subreq, &err);
 	TALLOC_FREE(subreq);
-	data_blob_free(&dir->pdu);
+	if (dir->pdu.data == dir->buf) {
+		dir->pdu = data_blob_null;	/* kept for the next one */
+	} else {
+		data_blob_free(&dir->pdu);
+	}
 	if (ret == -1) {
 		conn_done(dir->conn, strerror(err));
 		return;
