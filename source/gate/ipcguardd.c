@@ -957,6 +957,7 @@ static void relay_read_upstream(struct ipcguardd_conn *conn)
 	relay_read(&conn->upstream);
 }
 
+/* A client PDU, parsed whole: it is judged before it goes on. */
 static void relay_got_pdu(struct tevent_req *subreq)
 {
 	/* Embedded in the connection, not a talloc object. */
@@ -967,7 +968,6 @@ static void relay_got_pdu(struct tevent_req *subreq)
 	enum pdu_fate fate = PDU_FORWARD;
 	uint32_t call_id = 0;
 	uint16_t context_id = 0;
-	bool answered = false;
 	NTSTATUS status;
 
 	status = dcerpc_read_ncacn_packet_recv(subreq, conn, &pkt,
@@ -976,25 +976,14 @@ static void relay_got_pdu(struct tevent_req *subreq)
 	if (!NT_STATUS_IS_OK(status)) {
 		DBG_DEBUG("ipcguardd: %s: %s\n", dir->from_name,
 			  nt_errstr(status));
-		conn_done(conn, dir == &conn->upstream ?
-			  "client closed" : "RPC server closed");
+		conn_done(conn, "client closed");
 		return;
 	}
-	if (dir == &conn->upstream) {
-		fate = judge_pdu(conn, pkt);
-		call_id = pkt->call_id;
-		context_id = pkt->ptype == DCERPC_PKT_REQUEST ?
-			pkt->u.request.context_id : 0;
-	} else if (!learn_answer(conn, pkt, &answered)) {
-		TALLOC_FREE(pkt);
-		conn_done(conn, "bind answer does not fit the bind");
-		return;
-	}
+	fate = judge_pdu(conn, pkt);
+	call_id = pkt->call_id;
+	context_id = pkt->ptype == DCERPC_PKT_REQUEST ?
+		pkt->u.request.context_id : 0;
 	TALLOC_FREE(pkt);
-	if (answered && conn->upstream_paused) {
-		conn->upstream_paused = false;
-		relay_read(&conn->upstream);
-	}
 	switch (fate) {
 	case PDU_FORWARD:
 		break;
