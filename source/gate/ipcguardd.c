@@ -587,8 +587,9 @@ static void log_rpc_refusal(struct ipcguardd_conn *conn,
 			    ipcguard_session_kind_name(conn->kind),
 			    conn->user, conn->client, decision->rule,
 			    decision->reason,
-			    request->registry_path != NULL ?
-			    ": registry key 'HKLM\\" : "",
+			    request->registry_path == NULL ? "" :
+			    request->registry_path[0] == '\0' ?
+			    ": registry key 'HKLM" : ": registry key 'HKLM\\",
 			    request->registry_path != NULL ?
 			    request->registry_path : "",
 			    request->registry_path != NULL ? "'" : "");
