@@ -21,6 +21,7 @@ def build(bld):
 
     # Source lists shared by the normal targets and the sanitized gate.
     policy_source = '''source/policy/ipcguard_policy.c
+                       source/policy/ipcguard_parse.c
                        source/policy/ipcguard_contexts.c
                        source/policy/ipcguard_network_access.c
                        source/policy/ipcguard_registry.c

@@ -54,12 +54,20 @@ def main():
          lambda who: s.rpcclient(who, 'srvinfo')),
         ('pipe', 'samr', 'rpcclient -c enumdomusers',
          lambda who: s.rpcclient(who, 'enumdomusers')),
+        # Names to SIDs is what the profile serves; SIDs to names (RID
+        # cycling) is refused by "allow anonymous sid name translation".
+        ('lsa', 'name->SID', 'rpcclient -c "lookupnames ipcgtuser"',
+         lambda who: s.rpcclient(who, 'lookupnames %s' % harness.TEST_USER)),
+        ('lsa', 'SID->name', 'rpcclient -c "lookupsids S-1-5-32-544"',
+         lambda who: s.rpcclient(who, 'lookupsids S-1-5-32-544')),
     ]
     with s:
         print('\nPrivate smbd on 127.0.0.1:%d, %s gating %s/np\n' %
               (s.port, harness.GATE, s.gate_dir))
         print('%-10s %-8s %-14s %s' % ('caller', 'kind', 'object', 'result'))
-        for who in ('anonymous', 'guest', 'user'):
+        # "admin" is in BUILTIN\Administrators: RestrictRemoteSAM's
+        # default lets only administrators use SAMR remotely.
+        for who in ('anonymous', 'guest', 'user', 'admin'):
             for kind, name, _cmd, run in checks:
                 r = run(who)
                 status = re.findall(r'NT_STATUS_\w+', r.out)

@@ -64,14 +64,15 @@ const char *ipcguard_gate_dir(TALLOC_CTX *mem_ctx, const char **problem)
 	return dir;
 }
 
-int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem)
+int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, unsigned timeout_ms,
+			  const char **problem)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *dir = NULL;
 	struct timeval start = timeval_current();
 	struct timeval tv = {
-		.tv_sec = IPCGUARD_GATE_PROBE_TIMEOUT_MS / 1000,
-		.tv_usec = (IPCGUARD_GATE_PROBE_TIMEOUT_MS % 1000) * 1000,
+		.tv_sec = timeout_ms / 1000,
+		.tv_usec = (timeout_ms % 1000) * 1000,
 	};
 	int fd;
 	int ret;
@@ -111,8 +112,7 @@ int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem)
 	do {
 		ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	} while (ret == -1 && errno == EINTR &&
-		 timeval_elapsed(&start) * 1000 <
-		 IPCGUARD_GATE_PROBE_TIMEOUT_MS);
+		 timeval_elapsed(&start) * 1000 < timeout_ms);
 	if (ret == -1) {
 		*problem = talloc_asprintf(
 			mem_ctx, "ipcguardd is not answering at %s: %s",
@@ -129,19 +129,20 @@ int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem)
  * for a stopped one too.  The gate answers every connection with its
  * figures at once, so wait that long for the first bytes of them.
  */
-bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
+bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, unsigned timeout_ms,
+			 const char **problem)
 {
 	static const char hello[] = "ipcguardd=";
 	struct timeval start = timeval_current();
 	char buf[sizeof(hello) - 1];
 	size_t got = 0;
-	int fd = ipcguard_gate_connect(mem_ctx, problem);
+	int fd = ipcguard_gate_connect(mem_ctx, timeout_ms, problem);
 
 	if (fd == -1) {
 		return false;
 	}
 	while (got < sizeof(buf)) {
-		int left = IPCGUARD_GATE_PROBE_TIMEOUT_MS -
+		int left = (int)timeout_ms -
 			(int)(timeval_elapsed(&start) * 1000);
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
@@ -170,7 +171,7 @@ bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem)
 	if (got < sizeof(buf) || memcmp(buf, hello, sizeof(buf)) != 0) {
 		*problem = talloc_asprintf(
 			mem_ctx, "ipcguardd did not answer on its control "
-			"socket within %d ms", IPCGUARD_GATE_PROBE_TIMEOUT_MS);
+			"socket within %u ms", timeout_ms);
 		return false;
 	}
 	return true;

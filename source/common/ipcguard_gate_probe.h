@@ -19,12 +19,6 @@
 #define IPCGUARD_GATE_CONTROL_SOCKET "ipcguardd.sock"
 
 /*
- * How long the probe waits for the gate, in milliseconds: smbd waits this
- * long in an anonymous tree connect at worst, and then refuses it.
- */
-#define IPCGUARD_GATE_PROBE_TIMEOUT_MS 2000
-
-/*
  * The gate directory smb.conf routes pipes to, or NULL with *problem set
  * when pipes would go straight to samba-dcerpcd.  Uses the loaded smb.conf.
  */
@@ -33,16 +27,19 @@ const char *ipcguard_gate_dir(TALLOC_CTX *mem_ctx, const char **problem);
 /*
  * A connected socket to the gate's control socket, or -1 with *problem
  * set.  The gate writes its figures to it and closes.  Connecting and
- * each read on the socket give up after IPCGUARD_GATE_PROBE_TIMEOUT_MS.
+ * each read on the socket give up after timeout_ms (ipcguard:gate probe
+ * timeout): smbd waits that long in an anonymous tree connect at worst.
  */
-int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, const char **problem);
+int ipcguard_gate_connect(TALLOC_CTX *mem_ctx, unsigned timeout_ms,
+			  const char **problem);
 
 /*
  * True when smb.conf routes named pipes to a gate directory and ipcguardd
- * answers there within IPCGUARD_GATE_PROBE_TIMEOUT_MS; otherwise false
+ * answers there within timeout_ms; otherwise false
  * with *problem saying why, in words for the log.
  */
-bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, const char **problem);
+bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, unsigned timeout_ms,
+			 const char **problem);
 
 /*
  * Why callers reach Samba's RPC servers over transports the gate does not

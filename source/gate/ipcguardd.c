@@ -1872,7 +1872,8 @@ static bool gate_already_running(struct ipcguardd *gate)
 			lp_pid_directory());
 		return true;
 	}
-	fd = ipcguard_gate_connect(gate, &problem);
+	/* No policy yet: another gate that answers at all is running. */
+	fd = ipcguard_gate_connect(gate, 2000, &problem);
 	if (fd != -1) {
 		close(fd);
 		fprintf(stderr, "ipcguardd: another ipcguardd already answers "

@@ -350,8 +350,10 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 		if (ipcguard_session_is_restricted(config->policy,
 						   request.session)) {
 			request.pipe_gate_ready =
-				ipcguard_gate_probe(talloc_tos(),
-						    &gate_problem);
+				ipcguard_gate_probe(
+					talloc_tos(),
+					config->policy->gate_probe_timeout,
+					&gate_problem);
 		}
 	} else {
 		request.object = IPCGUARD_OBJECT_SHARE;

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "ipcguard_network_access.h"
+#include "ipcguard_parse.h"
 
 #define UUID_LSARPC "12345778-1234-abcd-ef00-0123456789ab"
 #define UUID_SAMR "12345778-1234-abcd-ef00-0123456789ac"
@@ -82,44 +83,20 @@ bool ipcguard_parse_name_translation(TALLOC_CTX *mem_ctx,
 				     enum ipcguard_name_translation *result,
 				     char **error)
 {
-	static const struct {
-		const char *word;
-		enum ipcguard_name_translation value;
-	} words[] = {
+	static const struct ipcguard_word words[] = {
 		{ "no", IPCGUARD_TRANSLATE_NONE },
 		{ "names only", IPCGUARD_TRANSLATE_NAMES },
 		{ "yes", IPCGUARD_TRANSLATE_ALL },
 	};
-	size_t start = 0, len, i;
+	int v = 0;
 
-	*error = NULL;
-	if (value == NULL) {
-		*error = talloc_asprintf(mem_ctx, "ipcguard:%s has no value",
-					 option);
+	if (!ipcguard_parse_word(mem_ctx, option, value, words,
+				 sizeof(words) / sizeof(words[0]),
+				 "one of no, names only, yes", &v, error)) {
 		return false;
 	}
-	len = strlen(value);
-	while (start < len && isspace((unsigned char)value[start])) {
-		start++;
-	}
-	while (len > start && isspace((unsigned char)value[len - 1])) {
-		len--;
-	}
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		if (strlen(words[i].word) == len - start &&
-		    strncasecmp(words[i].word, value + start,
-				len - start) == 0) {
-			*result = words[i].value;
-			return true;
-		}
-	}
-	*error = talloc_asprintf(mem_ctx,
-				 "ipcguard:%s = \"%s\" is not one of no, "
-				 "names only, yes", option, value);
-	if (*error == NULL) {
-		*error = talloc_strdup(mem_ctx, "out of memory");
-	}
-	return false;
+	*result = (enum ipcguard_name_translation)v;
+	return true;
 }
 
 /* One deny rule for anonymous sessions: interface uuid, these opnums. */

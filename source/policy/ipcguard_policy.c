@@ -49,6 +49,9 @@
 #define DEFAULT_PER_SESSION 512
 #define DEFAULT_PER_ADDRESS 2048
 #define DEFAULT_REFUSED_PIPE_TIMEOUT 10
+/* A gate answers its control socket in microseconds; one that takes
+ * seconds is hung, and a tree connect should not wait on it longer. */
+#define DEFAULT_GATE_PROBE_TIMEOUT 2000
 #define STR(x) STR2(x)
 #define STR2(x) #x
 
@@ -175,6 +178,12 @@ const struct ipcguard_option_info ipcguard_options[] = {
 		.description = "seconds the gate keeps a refused pipe open to "
 			       "answer its calls with access denied",
 	},
+	{
+		.name = IPCGUARD_OPT_GATE_PROBE_TIMEOUT,
+		.default_value = STR(DEFAULT_GATE_PROBE_TIMEOUT),
+		.description = "milliseconds an anonymous tree connect waits "
+			       "for ipcguardd to answer before it is refused",
+	},
 	{ .name = NULL },
 };
 
@@ -196,46 +205,6 @@ static const char *skip_space(const char *p)
 		p++;
 	}
 	return p;
-}
-
-bool ipcguard_parse_bool(TALLOC_CTX *mem_ctx, const char *option,
-			 const char *value, bool *result, char **error)
-{
-	static const struct {
-		const char *word;
-		bool value;
-	} words[] = {
-		{ "yes", true }, { "true", true }, { "on", true }, { "1", true },
-		{ "no", false }, { "false", false }, { "off", false },
-		{ "0", false },
-	};
-	const char *start = NULL;
-	size_t len;
-	size_t i;
-
-	*error = NULL;
-	if (value == NULL) {
-		*error = talloc_asprintf(mem_ctx, "ipcguard:%s has no value",
-					 option);
-		return false;
-	}
-	start = skip_space(value);
-	len = strlen(start);
-	while (len > 0 && isspace((unsigned char)start[len - 1])) {
-		len--;
-	}
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		if (strlen(words[i].word) == len &&
-		    strncasecmp(words[i].word, start, len) == 0) {
-			*result = words[i].value;
-			return true;
-		}
-	}
-	*error = talloc_asprintf(mem_ctx,
-				 "ipcguard:%s = \"%s\" is not a boolean "
-				 "(use yes or no)",
-				 option, value);
-	return false;
 }
 
 /*
@@ -756,6 +725,7 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 	policy->max_pipes_per_session = DEFAULT_PER_SESSION;
 	policy->max_pipes_per_address = DEFAULT_PER_ADDRESS;
 	policy->refused_pipe_timeout = DEFAULT_REFUSED_PIPE_TIMEOUT;
+	policy->gate_probe_timeout = DEFAULT_GATE_PROBE_TIMEOUT;
 
 	load_list(policy, getter, private_data,
 		  IPCGUARD_OPT_NULL_SESSION_SHARES, false,
@@ -794,6 +764,9 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 	load_uint(policy, getter, private_data,
 		  IPCGUARD_OPT_REFUSED_PIPE_TIMEOUT, 1, 86400,
 		  &policy->refused_pipe_timeout);
+	load_uint(policy, getter, private_data,
+		  IPCGUARD_OPT_GATE_PROBE_TIMEOUT, 100, 60000,
+		  &policy->gate_probe_timeout);
 	return policy;
 }
 

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <talloc.h>
 
+#include "ipcguard_parse.h"
 #include "ipcguard_rule.h"
 #include "ipcguard_network_access.h"
 #include "ipcguard_registry.h"
@@ -73,6 +74,7 @@ enum ipcguard_verdict {
 #define IPCGUARD_OPT_MAX_PIPES_PER_SESSION "max pipes per session"
 #define IPCGUARD_OPT_MAX_PIPES_PER_ADDRESS "max pipes per address"
 #define IPCGUARD_OPT_REFUSED_PIPE_TIMEOUT "refused pipe timeout"
+#define IPCGUARD_OPT_GATE_PROBE_TIMEOUT "gate probe timeout"
 
 struct ipcguard_option_info {
 	const char *name;
@@ -111,6 +113,9 @@ struct ipcguard_policy {
 	unsigned max_pipes_per_address;
 	/* Seconds a refused pipe is kept to answer faults, then closed. */
 	unsigned refused_pipe_timeout;
+	/* Milliseconds the module and the tool wait for the gate's answer
+	 * on its control socket. */
+	unsigned gate_probe_timeout;
 
 	/* Rules from the rule database, in evaluation order (see
 	 * ipcguard_rules_sort()); hooks as they were parsed with. */
@@ -253,8 +258,6 @@ const char *ipcguard_verdict_name(enum ipcguard_verdict verdict);
  * On error they return false and set *error to a talloc'ed message that
  * names the option and the offending value.
  */
-bool ipcguard_parse_bool(TALLOC_CTX *mem_ctx, const char *option,
-			 const char *value, bool *result, char **error);
 bool ipcguard_parse_uint(TALLOC_CTX *mem_ctx, const char *option,
 			 const char *value, unsigned min, unsigned max,
 			 unsigned *result, char **error);

@@ -149,7 +149,8 @@ static int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 		}
 		problems++;
 	}
-	if (!ipcguard_gate_probe(mem_ctx, &problem)) {
+	if (!ipcguard_gate_probe(mem_ctx, policy->gate_probe_timeout,
+				 &problem)) {
 		printf("ERROR: named pipes are not gated: %s; anonymous IPC$ "
 		       "is refused\n", problem);
 		problems++;
@@ -494,8 +495,8 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 					       &global_sid_System);
 	}
 	if (request.object == IPCGUARD_OBJECT_IPC) {
-		request.pipe_gate_ready = ipcguard_gate_probe(mem_ctx,
-							      &problem);
+		request.pipe_gate_ready = ipcguard_gate_probe(
+			mem_ctx, policy->gate_probe_timeout, &problem);
 	}
 	/* Binds and requests happen on a pipe the caller could open. */
 	if (request.stage != IPCGUARD_STAGE_OPEN) {
@@ -597,7 +598,8 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 	return decision.verdict == IPCGUARD_ALLOW ? 0 : 1;
 }
 
-static int cmd_status(TALLOC_CTX *mem_ctx)
+static int cmd_status(TALLOC_CTX *mem_ctx,
+		      const struct ipcguard_policy *policy)
 {
 	const char *problem = NULL;
 	char buf[65536];
@@ -605,7 +607,8 @@ static int cmd_status(TALLOC_CTX *mem_ctx)
 	ssize_t n;
 	int fd;
 
-	fd = ipcguard_gate_connect(mem_ctx, &problem);
+	fd = ipcguard_gate_connect(mem_ctx, policy->gate_probe_timeout,
+				   &problem);
 	if (fd == -1) {
 		fprintf(stderr, "ipcguard: status: %s\n", problem);
 		return 1;
@@ -696,7 +699,7 @@ int main(int argc, const char *argv[])
 	} else if (strequal(args[0], "show")) {
 		ret = cmd_show(policy);
 	} else if (strequal(args[0], "status")) {
-		ret = cmd_status(frame);
+		ret = cmd_status(frame, policy);
 	} else if (strequal(args[0], "rule")) {
 		ret = cmd_rule(frame, policy, &args[1], nargs - 1);
 	} else if (strequal(args[0], "explain") && nargs >= 3) {

@@ -258,6 +258,12 @@ class Server:
             lines.append('vfs objects = ipcguard')
         if self.use_gate:
             lines.append('external_rpc_pipe:socket_dir = %s' % self.gate_dir)
+        if TIMEOUT_SCALE != 1:
+            # A gate under valgrind answers its control socket slowly:
+            # the module and the tool wait longer for it (a test's own
+            # value, written later, wins).
+            lines.append('ipcguard:gate probe timeout = %d' %
+                         int(2000 * TIMEOUT_SCALE * 2))
         for k, v in self.ipcguard.items():
             lines.append('ipcguard:%s = %s' % (k, v))
         lines += self.extra_global

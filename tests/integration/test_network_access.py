@@ -15,7 +15,7 @@ from harness import Server
 from test_gate import smb_session
 from test_tool import tool
 
-# Profile 2 of smb.conf.example: LSA, SAMR and srvsvc open to anonymous,
+# A server that opens LSA, SAMR and srvsvc to anonymous callers,
 # and Samba's LSA grants its policy handle to Everyone only.
 OPEN = {'null session pipes': 'lsarpc samr srvsvc',
         'everyone includes anonymous': 'yes'}
