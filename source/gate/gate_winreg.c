@@ -226,13 +226,17 @@ void gate_winreg_describe(TALLOC_CTX *owner, struct gate_winreg **pstate,
 		state->described = false;
 		TALLOC_FREE(state->path);
 	}
+	/* Everything but winreg pays one comparison. */
+	if (pkt->ptype != DCERPC_PKT_REQUEST ||
+	    !ipcguard_registry_is_winreg(request->syntax.uuid)) {
+		return;
+	}
 	probe.object = IPCGUARD_OBJECT_PIPE;
 	probe.stage = IPCGUARD_STAGE_REQUEST;
 	probe.token = token;
 	probe.local_system = token != NULL &&
 		security_token_has_sid(token, &global_sid_System);
-	if (pkt->ptype != DCERPC_PKT_REQUEST ||
-	    !ipcguard_remote_registry_restricts(policy, &probe)) {
+	if (!ipcguard_remote_registry_restricts(policy, &probe)) {
 		return;
 	}
 	if (state == NULL) {

@@ -1169,7 +1169,6 @@ bool ipcguard_remote_registry_restricts(const struct ipcguard_policy *policy,
 					const struct ipcguard_request *request)
 {
 	const struct ipcguard_remote_registry *r = NULL;
-	uint8_t winreg[16];
 
 	if (policy == NULL || request == NULL ||
 	    request->object != IPCGUARD_OBJECT_PIPE ||
@@ -1180,8 +1179,7 @@ bool ipcguard_remote_registry_restricts(const struct ipcguard_policy *policy,
 	if (r->access_sddl == NULL || request->local_system) {
 		return false;
 	}
-	if (!ipcguard_uuid_parse(IPCGUARD_WINREG_UUID, winreg) ||
-	    memcmp(request->syntax.uuid, winreg, sizeof(winreg)) != 0) {
+	if (!ipcguard_registry_is_winreg(request->syntax.uuid)) {
 		return false;
 	}
 	/* No descriptor (an error, or no hooks): nobody is granted. */

@@ -65,6 +65,17 @@ static const char *path_problem(const char *path, size_t len)
 	return NULL;
 }
 
+bool ipcguard_registry_is_winreg(const uint8_t uuid[16])
+{
+	/* IPCGUARD_WINREG_UUID, byte for byte: asked on every request. */
+	static const uint8_t winreg[16] = {
+		0x33, 0x8c, 0xd0, 0x01, 0x22, 0x44, 0x31, 0xf1,
+		0xaa, 0xaa, 0x90, 0x00, 0x38, 0x00, 0x10, 0x03,
+	};
+
+	return memcmp(uuid, winreg, sizeof(winreg)) == 0;
+}
+
 bool ipcguard_registry_path_valid(const char *path)
 {
 	if (path == NULL) {

@@ -104,6 +104,9 @@ bool ipcguard_parse_registry_paths(TALLOC_CTX *mem_ctx, const char *option,
 				   const char *value, const char ***result,
 				   char **error);
 
+/* Whether an interface UUID (text order) is winreg's. */
+bool ipcguard_registry_is_winreg(const uint8_t uuid[16]);
+
 /* Whether path is a well-formed key path ("" is HKLM itself). */
 bool ipcguard_registry_path_valid(const char *path);
 

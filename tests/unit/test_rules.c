@@ -899,6 +899,14 @@ static void test_registry_path_lists(void **state)
 	assert_false(ipcguard_registry_path_allowed(&r, ""));
 	assert_false(ipcguard_registry_path_allowed(&r, NULL));
 
+	{
+		uint8_t uuid[16];
+
+		assert_true(ipcguard_uuid_parse(WINREG, uuid));
+		assert_true(ipcguard_registry_is_winreg(uuid));
+		uuid[15] ^= 1;
+		assert_false(ipcguard_registry_is_winreg(uuid));
+	}
 	/* Relative opens, as Samba's reg_openkey() reads them. */
 	joined = ipcguard_registry_join(ctx, "", "Software\\Samba\\");
 	assert_string_equal(joined, "Software\\Samba");
