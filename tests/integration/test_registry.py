@@ -205,6 +205,34 @@ def test_sealed_sessions():
         assert 'smbconf' in subkeys(dce, samba)
 
 
+def test_fragmented_requests_and_the_handle_bound():
+    with Server() as s:
+        # A request in several fragments cannot be read whole: refused,
+        # though the same call in one fragment goes through.
+        dce = winreg(s, 'user')
+        root = hklm(dce)
+        dce.set_max_fragment_size(32)
+        assert open_key(dce, root, CURRENT_VERSION) == 'refused'
+        s.wait_log(r"rule remote-registry-paths: the gate could not read "
+                   r"the winreg request")
+        dce.set_max_fragment_size(0)
+        assert open_key(dce, root, CURRENT_VERSION) != 'refused'
+        # The gate follows at most 1024 handles a pipe; keys opened
+        # beyond that cannot be read, until handles are closed.
+        dce = winreg(s, 'user')
+        keys = [hklm(dce)]
+        while len(keys) < 1024:
+            keys.append(open_key(dce, keys[0], CURRENT_VERSION))
+        assert 'refused' not in keys
+        extra = open_key(dce, keys[0], CURRENT_VERSION)
+        assert extra != 'refused'
+        assert subkeys(dce, extra) == 'refused'
+        assert 'Print' in subkeys(dce, keys[-1])
+        rrp.hBaseRegCloseKey(dce, keys.pop())
+        again = open_key(dce, keys[0], CURRENT_VERSION)
+        assert 'Print' in subkeys(dce, again)
+
+
 def test_bad_path_list_is_named_and_fails_closed():
     opts = {'remotely accessible registry paths':
             'Software\\Microsoft\\..\\Samba'}
