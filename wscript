@@ -24,6 +24,7 @@ def build(bld):
                        source/policy/ipcguard_parse.c
                        source/policy/ipcguard_contexts.c
                        source/policy/ipcguard_network_access.c
+                       source/policy/ipcguard_registry.c
                        source/policy/ipcguard_rule.c'''
     policy_deps = 'talloc'
     common_source = '''source/common/ipcguard_session.c
@@ -32,9 +33,10 @@ def build(bld):
                        source/common/ipcguard_smbconf.c
                        source/common/ipcguard_ruledb.c'''
     common_deps = 'samba-security smbconf common_auth jansson ldb ndr-samba4'
-    gate_source = 'source/gate/ipcguardd.c'
+    gate_source = 'source/gate/ipcguardd.c source/gate/gate_winreg.c'
     gate_deps = '''talloc tevent CMDLINE_S3 samba3core smbconf msrpc3
-                   npa_tstream dcerpc-binding ndr-samba samba-security
+                   npa_tstream dcerpc-binding ndr-samba ndr-standard
+                   samba-security
                    server_id_db samba-sockets'''
     # Find the distribution's private Samba libraries the way Debian's own
     # binaries do.

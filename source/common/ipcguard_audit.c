@@ -68,6 +68,10 @@ void ipcguard_audit(int debug_class, const struct ipcguard_policy *policy,
 
 		rc |= json_add_int(&event, "opnum", request->opnum);
 		rc |= json_add_string(&event, "operation", op);
+		if (request->registry_path != NULL) {
+			rc |= json_add_string(&event, "registryPath",
+					      request->registry_path);
+		}
 	}
 	if (decision->audit_rule != NULL) {
 		rc |= json_add_string(&event, "auditOnlyRule",

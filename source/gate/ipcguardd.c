@@ -65,6 +65,7 @@
 #include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
 #include "ipcguard_ruledb.h"
+#include "gate_winreg.h"
 
 static int ipcguardd_debug_class = DBGC_ALL;
 #undef DBGC_CLASS
@@ -181,6 +182,7 @@ struct ipcguardd_conn {
 	uint32_t call_id;
 	uint16_t call_context_id;
 	uint16_t call_opnum;
+	struct gate_winreg *winreg;	/* winreg handles: gate_winreg.c */
 };
 
 /* What each database rule did since the gate started. */
@@ -584,11 +586,17 @@ static void log_rpc_refusal(struct ipcguardd_conn *conn,
 	if (request->stage == IPCGUARD_STAGE_REQUEST) {
 		DBG_WARNING("ipcguardd: refused call %s opnum %u (%s) on pipe "
 			    "'%s' to %s session (user '%s', client %s): rule "
-			    "%s: %s\n", iface, (unsigned)request->opnum,
+			    "%s: %s%s%s%s\n", iface, (unsigned)request->opnum,
 			    op != NULL ? op : "unknown", conn->pipe,
 			    ipcguard_session_kind_name(conn->kind),
 			    conn->user, conn->client, decision->rule,
-			    decision->reason);
+			    decision->reason,
+			    request->registry_path == NULL ? "" :
+			    request->registry_path[0] == '\0' ?
+			    ": registry key 'HKLM" : ": registry key 'HKLM\\",
+			    request->registry_path != NULL ?
+			    request->registry_path : "",
+			    request->registry_path != NULL ? "'" : "");
 	} else {
 		DBG_WARNING("ipcguardd: refused binding %s on pipe '%s' to %s "
 			    "session (user '%s', client %s): rule %s: %s\n",
@@ -649,8 +657,9 @@ static bool judge_bind(struct ipcguardd_conn *conn, uint32_t call_id,
  * every fragment, sealed or not.
  */
 static bool judge_request(struct ipcguardd_conn *conn,
-			  const struct dcerpc_request *req)
+			  const struct ncacn_packet *pkt)
 {
+	const struct dcerpc_request *req = &pkt->u.request;
 	const struct ipcguard_syntax *bound = ipcguard_contexts_find(
 		conn->contexts, req->context_id);
 	struct ipcguard_request request = {
@@ -671,6 +680,8 @@ static bool judge_request(struct ipcguardd_conn *conn,
 		return false;
 	}
 	request.syntax = *bound;
+	gate_winreg_describe(conn, &conn->winreg, conn->gate->policy,
+			     conn->token, pkt, &request);
 	conn_decide(conn, &request, &decision);
 	if (decision.verdict == IPCGUARD_ALLOW) {
 		request.stage = IPCGUARD_STAGE_REQUEST;
@@ -680,6 +691,7 @@ static bool judge_request(struct ipcguardd_conn *conn,
 		log_rpc_refusal(conn, &request, &decision);
 		return false;
 	}
+	gate_winreg_forwarded(conn->winreg, pkt);
 	return true;
 }
 
@@ -713,7 +725,7 @@ static enum pdu_fate judge_pdu(struct ipcguardd_conn *conn,
 		conn->call_id = pkt->call_id;
 		conn->call_context_id = req->context_id;
 		conn->call_opnum = req->opnum;
-		conn->refusing_call = !judge_request(conn, req);
+		conn->refusing_call = !judge_request(conn, pkt);
 	} else if (!conn->in_call || pkt->call_id != conn->call_id ||
 		   req->context_id != conn->call_context_id ||
 		   req->opnum != conn->call_opnum) {
@@ -918,6 +930,22 @@ static void relay_got_response(struct tevent_req *subreq)
 		return;
 	}
 	switch (dir->pdu.data[2]) {	/* ptype */
+	case DCERPC_PKT_RESPONSE:
+		/* Parsed only while a registry key handle is awaited. */
+		if (!gate_winreg_waiting(conn->winreg)) {
+			break;
+		}
+		pkt = talloc(conn, struct ncacn_packet);
+		if (pkt == NULL) {
+			conn_done(conn, "out of memory");
+			return;
+		}
+		status = dcerpc_pull_ncacn_packet(pkt, &dir->pdu, pkt);
+		if (NT_STATUS_IS_OK(status)) {
+			gate_winreg_answer(conn->winreg, pkt);
+		}
+		TALLOC_FREE(pkt);
+		break;
 	case DCERPC_PKT_BIND_ACK:
 	case DCERPC_PKT_ALTER_RESP:
 	case DCERPC_PKT_BIND_NAK:
@@ -935,6 +963,7 @@ static void relay_got_response(struct tevent_req *subreq)
 			conn_done(conn, "RPC server closed");
 			return;
 		}
+		gate_winreg_answer(conn->winreg, pkt);
 		if (!learn_answer(conn, pkt, &answered)) {
 			TALLOC_FREE(pkt);
 			conn_done(conn, "bind answer does not fit the bind");

@@ -242,15 +242,18 @@ bool ipcguard_network_access_sddl_rules(
 			na->restrict_remote_sam,
 			why != NULL ? why : "cannot be checked without "
 			"Samba's SDDL code");
-		talloc_free(r);
 		if (*error == NULL) {
 			*error = talloc_strdup(mem_ctx, "out of memory");
 		}
-		return false;
 	}
+	/*
+	 * Without a descriptor the rule still stands and grants nobody but
+	 * Samba's own callers: an unreadable descriptor must not open SAM
+	 * to every authenticated user.
+	 */
 	if (!add(mem_ctx, rules, num_rules, r)) {
 		*error = talloc_strdup(mem_ctx, "out of memory");
 		return false;
 	}
-	return true;
+	return *error == NULL;
 }

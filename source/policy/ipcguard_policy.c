@@ -118,6 +118,29 @@ const struct ipcguard_option_info ipcguard_options[] = {
 			       "off (Windows: RestrictRemoteSAM)",
 	},
 	{
+		.name = IPCGUARD_OPT_REMOTE_REGISTRY_ACCESS,
+		.default_value = IPCGUARD_REMOTE_REGISTRY_ACCESS_DEFAULT,
+		.description = "security descriptor (SDDL) of the callers "
+			       "that may use the whole registry remotely "
+			       "(winreg); READ CONTROL (RC) grants it, "
+			       "\"none\" turns the restriction off (Windows: "
+			       "the ACL of SecurePipeServers\\winreg)",
+	},
+	{
+		.name = IPCGUARD_OPT_REGISTRY_EXACT_PATHS,
+		.default_value = IPCGUARD_REGISTRY_EXACT_PATHS_DEFAULT,
+		.description = "comma-separated registry keys under HKLM "
+			       "that other callers may open and read "
+			       "(Windows: AllowedExactPaths)",
+	},
+	{
+		.name = IPCGUARD_OPT_REGISTRY_PATHS,
+		.default_value = IPCGUARD_REGISTRY_PATHS_DEFAULT,
+		.description = "comma-separated registry keys under HKLM "
+			       "that other callers may open and read, with "
+			       "every key below them (Windows: AllowedPaths)",
+	},
+	{
 		.name = IPCGUARD_OPT_AUDIT_ALLOWED,
 		.default_value = "no",
 		.description = "whether allowed requests are audited as JSON "
@@ -582,6 +605,81 @@ static void load_network_access(struct ipcguard_policy *policy,
 	}
 }
 
+/*
+ * A list that does not parse leaves an empty one in force: callers the
+ * remote registry is restricted for then reach no key at all.
+ */
+static void load_registry_paths(struct ipcguard_policy *policy,
+				ipcguard_option_getter getter,
+				void *private_data, const char *option,
+				const char ***field)
+{
+	char *error = NULL;
+	const char **list = NULL;
+
+	if (ipcguard_parse_registry_paths(
+		    policy, option, get_option(getter, private_data, option),
+		    &list, &error)) {
+		*field = list;
+		return;
+	}
+	ipcguard_policy_add_error(policy, error);
+	*field = talloc_zero_array(policy, const char *, 1);
+	if (*field == NULL) {
+		ipcguard_policy_add_error(policy, NULL);
+	}
+}
+
+static void load_remote_registry(struct ipcguard_policy *policy,
+				 ipcguard_option_getter getter,
+				 void *private_data)
+{
+	struct ipcguard_remote_registry *r = &policy->remote_registry;
+	const char *value = get_option(getter, private_data,
+				       IPCGUARD_OPT_REMOTE_REGISTRY_ACCESS);
+
+	/*
+	 * Restricted until the hooks compile the descriptor: without them
+	 * nobody is granted, which is what an error leaves in force too.
+	 */
+	r->access_sddl = talloc_strdup(policy, value);
+	if (r->access_sddl == NULL) {
+		ipcguard_policy_add_error(policy, NULL);
+	} else if (strcasecmp(skip_space(r->access_sddl), "none") == 0) {
+		TALLOC_FREE(r->access_sddl);
+	}
+	load_registry_paths(policy, getter, private_data,
+			    IPCGUARD_OPT_REGISTRY_EXACT_PATHS,
+			    &r->exact_paths);
+	load_registry_paths(policy, getter, private_data,
+			    IPCGUARD_OPT_REGISTRY_PATHS, &r->subpaths);
+}
+
+static void compile_remote_registry(struct ipcguard_policy *policy,
+				    const struct ipcguard_rule_hooks *hooks)
+{
+	struct ipcguard_remote_registry *r = &policy->remote_registry;
+	char *why = NULL;
+
+	TALLOC_FREE(r->sd);
+	if (r->access_sddl == NULL) {
+		return;
+	}
+	if (hooks != NULL && hooks->compile_sddl != NULL) {
+		r->sd = hooks->compile_sddl(policy, r->access_sddl, &why);
+	}
+	if (r->sd != NULL) {
+		return;
+	}
+	ipcguard_policy_add_error(
+		policy, talloc_asprintf(
+			policy, "ipcguard:%s = \"%s\": %s",
+			IPCGUARD_OPT_REMOTE_REGISTRY_ACCESS, r->access_sddl,
+			why != NULL ? why : "cannot be checked without "
+			"Samba's SDDL code"));
+	TALLOC_FREE(why);
+}
+
 void ipcguard_policy_set_hooks(struct ipcguard_policy *policy,
 			       const struct ipcguard_rule_hooks *hooks)
 {
@@ -594,6 +692,7 @@ void ipcguard_policy_set_hooks(struct ipcguard_policy *policy,
 		    &error)) {
 		ipcguard_policy_add_error(policy, error);
 	}
+	compile_remote_registry(policy, hooks);
 }
 
 struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
@@ -646,6 +745,7 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 	load_bool(policy, getter, private_data, IPCGUARD_OPT_AUDIT_ALLOWED,
 		  &policy->audit_allowed);
 	load_network_access(policy, getter, private_data);
+	load_remote_registry(policy, getter, private_data);
 	load_uint(policy, getter, private_data,
 		  IPCGUARD_OPT_MAX_PIPES_PER_ANONYMOUS_SESSION, 0,
 		  IPCGUARD_MAX_PIPE_BOUND,
@@ -944,12 +1044,12 @@ static bool rule_applies(const struct ipcguard_policy *policy,
 			return false;
 		}
 	}
+	if (rule->exempt_local_system && request->local_system) {
+		return rule->allow;
+	}
 	if (rule->sd != NULL) {
 		bool granted;
 
-		if (rule->exempt_local_system && request->local_system) {
-			return rule->allow;
-		}
 		granted = request->token != NULL &&
 			  policy->hooks != NULL &&
 			  policy->hooks->access_check != NULL &&
@@ -1065,6 +1165,30 @@ static void decide_builtin(const struct ipcguard_policy *policy,
 	set(d, IPCGUARD_DENY, "invalid-request", "unknown object kind");
 }
 
+bool ipcguard_remote_registry_restricts(const struct ipcguard_policy *policy,
+					const struct ipcguard_request *request)
+{
+	const struct ipcguard_remote_registry *r = NULL;
+
+	if (policy == NULL || request == NULL ||
+	    request->object != IPCGUARD_OBJECT_PIPE ||
+	    request->stage != IPCGUARD_STAGE_REQUEST) {
+		return false;
+	}
+	r = &policy->remote_registry;
+	if (r->access_sddl == NULL || request->local_system) {
+		return false;
+	}
+	if (!ipcguard_registry_is_winreg(request->syntax.uuid)) {
+		return false;
+	}
+	/* No descriptor (an error, or no hooks): nobody is granted. */
+	return r->sd == NULL || request->token == NULL ||
+	       policy->hooks == NULL || policy->hooks->access_check == NULL ||
+	       !policy->hooks->access_check(r->sd, request->token,
+					    IPCGUARD_ACCESS_READ_CONTROL);
+}
+
 void ipcguard_decide_pipe_limit(const struct ipcguard_policy *policy,
 				enum ipcguard_session_kind session,
 				unsigned open_in_session,
@@ -1159,6 +1283,19 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 
 		if (rule_applies(policy, rule, request, &how)) {
 			set(d, IPCGUARD_DENY, rule->name, rule->description);
+			return;
+		}
+	}
+	if (ipcguard_remote_registry_restricts(policy, request)) {
+		const char *why = NULL;
+
+		if (!ipcguard_registry_allows(&policy->remote_registry,
+					      request->opnum,
+					      request->registry_path,
+					      request->registry_undecodable,
+					      &why)) {
+			set(d, IPCGUARD_DENY,
+			    IPCGUARD_RULE_REMOTE_REGISTRY_PATHS, why);
 			return;
 		}
 	}

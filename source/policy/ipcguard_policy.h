@@ -32,6 +32,7 @@
 #include "ipcguard_parse.h"
 #include "ipcguard_rule.h"
 #include "ipcguard_network_access.h"
+#include "ipcguard_registry.h"
 
 /* What kind of session asks.  Set by the caller from the session's token
  * with Samba's own security_session_user_level(). */
@@ -97,6 +98,8 @@ struct ipcguard_policy {
 	struct ipcguard_network_access network_access;
 	struct ipcguard_rule **builtin_rules;
 	size_t num_builtin_rules;
+	/* Who has the remote registry, and what the others may read. */
+	struct ipcguard_remote_registry remote_registry;
 
 	/*
 	 * Bounds on the pipes the gate holds open (0: none).  Sessions the
@@ -180,6 +183,15 @@ struct ipcguard_request {
 	bool local_system;
 	struct ipcguard_syntax syntax;	/* stage bind and request */
 	uint16_t opnum;			/* stage request */
+	/*
+	 * Winreg requests of callers the remote registry is restricted for
+	 * (ipcguard_remote_registry_restricts()), as the gate decoded them:
+	 * for OpenKey the key it opens, for other calls the key of their
+	 * handle ("" is HKLM itself), NULL when unknown; undecodable when
+	 * the gate could not read the request at all.
+	 */
+	const char *registry_path;
+	bool registry_undecodable;
 };
 
 struct ipcguard_decision {
@@ -203,6 +215,15 @@ struct ipcguard_decision {
 void ipcguard_decide(const struct ipcguard_policy *policy,
 		     const struct ipcguard_request *request,
 		     struct ipcguard_decision *decision);
+
+/*
+ * Whether a request is a winreg call the remote registry paths judge: the
+ * remote registry is restricted and the caller is neither granted by
+ * "remote registry access" nor Samba itself (SYSTEM).  The gate decodes
+ * winreg requests only then.
+ */
+bool ipcguard_remote_registry_restricts(const struct ipcguard_policy *policy,
+					const struct ipcguard_request *request);
 
 /*
  * Whether one more pipe may be opened, given how many pipes the caller's

@@ -13,7 +13,7 @@
 #include "ipcguard_policy.h"
 #include "fuzz_decide_checked.h"
 
-#define FUZZ_VALUES 16
+#define FUZZ_VALUES 24
 
 struct fuzz_input {
 	const char *values[FUZZ_VALUES];

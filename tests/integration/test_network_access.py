@@ -190,6 +190,10 @@ def test_restrict_remote_sam_by_default():
         assert rc != 0 and 'ipcguard:restrict remote sam' in out, out
         r = s.rpcclient('user', 'srvinfo')
         assert 'IPCGTEST' in r.out, r
+        # An unreadable descriptor grants nobody SAM, administrators
+        # included: it must not open SAM to everyone either.
+        r = s.rpcclient('admin', 'enumdomusers')
+        assert DENIED in r.out and harness.TEST_USER not in r.out, r
 
 
 def test_restrict_anonymous_covers_shares_too():

@@ -751,11 +751,15 @@ static const char *opt_get(void *private_data, const char *option)
 static void test_restrict_remote_sam(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(NULL);
+	/* The fake hooks compile only "D:" descriptors. */
 	const char *set[] = { "null session pipes", "samr",
-			      "restrict remote sam", "D:admins", NULL };
-	const char *off[] = { "restrict remote sam", "none", NULL };
+			      "restrict remote sam", "D:admins",
+			      "remote registry access", "D:admins", NULL };
+	const char *off[] = { "restrict remote sam", "none",
+			      "remote registry access", "none", NULL };
 	const char *bad[] = { "null session pipes", "samr",
-			      "restrict remote sam", "garbage", NULL };
+			      "restrict remote sam", "garbage",
+			      "remote registry access", "none", NULL };
 	struct ipcguard_request r = {
 		.session = IPCGUARD_SESSION_AUTHENTICATED,
 		.object = IPCGUARD_OBJECT_PIPE, .name = "samr",
@@ -803,12 +807,272 @@ static void test_restrict_remote_sam(void **state)
 	ipcguard_policy_set_hooks(p, &fake_hooks);
 	assert_false(ipcguard_policy_is_valid(p));
 	assert_non_null(strstr(p->errors[0], "ipcguard:restrict remote sam"));
+	/* Unreadable: nobody but Samba's own callers connects to SAM. */
+	r.token = "admins";
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "restrict-remote-sam");
+	r.local_system = true;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	talloc_free(ctx);
+}
+
+#define WINREG "338cd001-2244-31f1-aaaa-900038001003"
+#define EVENTLOG "System\\CurrentControlSet\\Services\\Eventlog"
+#define CURRENT_VERSION "Software\\Microsoft\\Windows NT\\CurrentVersion"
+
+/* The verdict for one winreg call of a user whose token is "users". */
+static const char *winreg_call(const struct ipcguard_policy *p,
+			       const char *token, uint16_t opnum,
+			       const char *path, bool undecodable)
+{
+	struct ipcguard_request r = {
+		.session = IPCGUARD_SESSION_AUTHENTICATED,
+		.object = IPCGUARD_OBJECT_PIPE, .name = "winreg",
+		.stage = IPCGUARD_STAGE_REQUEST, .opnum = opnum,
+		.token = token, .registry_path = path,
+		.registry_undecodable = undecodable,
+	};
+	struct ipcguard_decision d = { .verdict = IPCGUARD_ALLOW };
+
+	assert_true(ipcguard_uuid_parse(WINREG, r.syntax.uuid));
+	ipcguard_decide(p, &r, &d);
+	assert_non_null(d.reason);
+	return d.verdict == IPCGUARD_ALLOW ? "allow" : d.rule;
+}
+
+static void assert_paths_error(const char *value, const char *expected)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char **list = NULL;
+	char *error = NULL;
+
+	assert_false(ipcguard_parse_registry_paths(
+		ctx, "remotely accessible registry paths", value, &list,
+		&error));
+	assert_null(list);
+	assert_non_null(error);
+	if (strstr(error, expected) == NULL ||
+	    strstr(error, "ipcguard:remotely accessible registry paths") ==
+	    NULL) {
+		fail_msg("error \"%s\" lacks \"%s\"", error, expected);
+	}
+	talloc_free(ctx);
+}
+
+static void test_registry_path_lists(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char **list = NULL;
+	char *error = NULL;
+	struct ipcguard_remote_registry r = { .access_sddl = NULL };
+	char *joined = NULL;
+
+	/* Commas separate, spaces inside a path stay. */
+	assert_true(ipcguard_parse_registry_paths(
+		ctx, "x", " Software\\Microsoft\\OLAP Server ,A\\B C,,",
+		&list, &error));
+	assert_string_equal(list[0], "Software\\Microsoft\\OLAP Server");
+	assert_string_equal(list[1], "A\\B C");
+	assert_null(list[2]);
+	assert_true(ipcguard_parse_registry_paths(ctx, "x", "", &list,
+						  &error));
+	assert_null(list[0]);
+	assert_paths_error("Software/Samba", "\"/\"");
+	assert_paths_error("Software\\\\Samba", "empty component");
+	assert_paths_error("\\Software", "empty component");
+	assert_paths_error("Software\\", "empty component");
+	assert_paths_error("Software\\..\\Samba", "\"..\"");
+	assert_paths_error("Software\\.", "\"..\"");
+	assert_paths_error("Soft\tware", "control character");
+
+	/* Exact entries, and subpaths below a component boundary. */
+	r.exact_paths = (const char *[]) { CURRENT_VERSION, NULL };
+	r.subpaths = (const char *[]) { EVENTLOG, NULL };
+	assert_true(ipcguard_registry_path_allowed(&r, CURRENT_VERSION));
+	assert_true(ipcguard_registry_path_allowed(
+		&r, "SOFTWARE\\microsoft\\windows nt\\currentversion"));
+	assert_false(ipcguard_registry_path_allowed(
+		&r, CURRENT_VERSION "\\Print"));
+	assert_false(ipcguard_registry_path_allowed(&r, "Software"));
+	assert_true(ipcguard_registry_path_allowed(&r, EVENTLOG));
+	assert_true(ipcguard_registry_path_allowed(
+		&r, "system\\currentcontrolset\\services\\EVENTLOG\\App"));
+	assert_false(ipcguard_registry_path_allowed(&r, EVENTLOG "X"));
+	assert_false(ipcguard_registry_path_allowed(
+		&r, EVENTLOG "\\..\\..\\Samba"));
+	assert_false(ipcguard_registry_path_allowed(&r, EVENTLOG "\\"));
+	assert_false(ipcguard_registry_path_allowed(&r, EVENTLOG "/x"));
+	assert_false(ipcguard_registry_path_allowed(&r, ""));
+	assert_false(ipcguard_registry_path_allowed(&r, NULL));
+
+	{
+		uint8_t uuid[16];
+
+		assert_true(ipcguard_uuid_parse(WINREG, uuid));
+		assert_true(ipcguard_registry_is_winreg(uuid));
+		uuid[15] ^= 1;
+		assert_false(ipcguard_registry_is_winreg(uuid));
+	}
+	/* Relative opens, as Samba's reg_openkey() reads them. */
+	joined = ipcguard_registry_join(ctx, "", "Software\\Samba\\");
+	assert_string_equal(joined, "Software\\Samba");
+	joined = ipcguard_registry_join(ctx, EVENTLOG, "Application");
+	assert_string_equal(joined, EVENTLOG "\\Application");
+	joined = ipcguard_registry_join(ctx, EVENTLOG, "");
+	assert_string_equal(joined, EVENTLOG);
+	assert_null(ipcguard_registry_join(ctx, EVENTLOG, "..\\..\\X"));
+	assert_null(ipcguard_registry_join(ctx, "", "\\Software"));
+	assert_null(ipcguard_registry_join(ctx, "", "a\\\\b"));
+	assert_null(ipcguard_registry_join(ctx, NULL, "a"));
+	talloc_free(ctx);
+}
+
+static void test_remote_registry_decisions(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	/* The fake hooks compile only "D:" descriptors. */
+	const char *defaults[] = { "remote registry access", "D:admins",
+				   "restrict remote sam", "none", NULL };
+	const char *custom[] = {
+		"remote registry access", "D:admins",
+		"remotely accessible registry paths", "Software\\Samba",
+		"remotely accessible registry paths and subpaths", "",
+		"restrict remote sam", "none", NULL };
+	const char *everybody[] = { "remote registry access", "D:users",
+				    "restrict remote sam", "none", NULL };
+	const char *off[] = { "remote registry access", "none", NULL };
+	const char *bad[] = {
+		"remote registry access", "D:admins",
+		"remotely accessible registry paths", "Software/Samba",
+		"restrict remote sam", "none", NULL };
+	const char *bad_sddl[] = { "remote registry access", "garbage",
+				   "restrict remote sam", "none", NULL };
+	const char *rule = "remote-registry-paths";
+	struct ipcguard_policy *p = ipcguard_policy_load(ctx, opt_get,
+							 defaults);
+	uint16_t op;
+
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_true(ipcguard_policy_is_valid(p));
+	/* Opening HKLM, closing and the version need no key. */
+	assert_string_equal(winreg_call(p, "users", 2, "", false), "allow");
+	assert_string_equal(winreg_call(p, "users", 2, NULL, false), "allow");
+	assert_string_equal(winreg_call(p, "users", 5, NULL, false), "allow");
+	assert_string_equal(winreg_call(p, "users", 26, NULL, false),
+			    "allow");
+	/* Keys of the lists open and read; others, and HKLM itself, not. */
+	assert_string_equal(winreg_call(p, "users", 15, CURRENT_VERSION,
+					false), "allow");
+	assert_string_equal(winreg_call(p, "users", 15,
+					EVENTLOG "\\Application", false),
+			    "allow");
+	assert_string_equal(winreg_call(p, "users", 15, EVENTLOG "X", false),
+			    rule);
+	assert_string_equal(winreg_call(p, "users", 15, "Software\\Samba",
+					false), rule);
+	assert_string_equal(winreg_call(p, "users", 15,
+					CURRENT_VERSION "\\Fonts", false),
+			    rule);
+	for (op = 9; op <= 17; op++) {
+		bool read = op != 13;	/* LoadKey */
+
+		assert_string_equal(winreg_call(p, "users", op,
+						CURRENT_VERSION, false),
+				    read ? "allow" : rule);
+		assert_string_equal(winreg_call(p, "users", op, "", false),
+				    rule);
+		assert_string_equal(winreg_call(p, "users", op, NULL, false),
+				    rule);
+	}
+	assert_string_equal(winreg_call(p, "users", 29, EVENTLOG, false),
+			    "allow");
+	assert_string_equal(winreg_call(p, "users", 34, EVENTLOG, false),
+			    "allow");
+	/* Writes, other hives, shutdown, save and load: never. */
+	for (op = 0; op < 40; op++) {
+		bool ok = op == 2 || op == 5 || (op >= 9 && op <= 12) ||
+			  op == 14 || op == 15 || op == 16 || op == 17 ||
+			  op == 26 || op == 29 || op == 34;
+
+		assert_string_equal(winreg_call(p, "users", op, EVENTLOG,
+						false), ok ? "allow" : rule);
+		/* What the gate could not read, never. */
+		assert_string_equal(winreg_call(p, "users", op, EVENTLOG,
+						true), rule);
+		/* Granted callers: everything. */
+		assert_string_equal(winreg_call(p, "admins", op,
+						"Software\\Samba", true),
+				    "allow");
+	}
+	/* Samba itself (SYSTEM) is exempt; no token is never granted. */
+	{
+		struct ipcguard_request r = {
+			.session = IPCGUARD_SESSION_AUTHENTICATED,
+			.object = IPCGUARD_OBJECT_PIPE, .name = "winreg",
+			.stage = IPCGUARD_STAGE_REQUEST, .opnum = 22,
+			.local_system = true,
+		};
+		assert_true(ipcguard_uuid_parse(WINREG, r.syntax.uuid));
+		assert_false(ipcguard_remote_registry_restricts(p, &r));
+		r.local_system = false;
+		assert_true(ipcguard_remote_registry_restricts(p, &r));
+		/* Other interfaces and stages are not winreg calls. */
+		r.stage = IPCGUARD_STAGE_BIND;
+		assert_false(ipcguard_remote_registry_restricts(p, &r));
+		r.stage = IPCGUARD_STAGE_REQUEST;
+		r.syntax.uuid[0] ^= 1;
+		assert_false(ipcguard_remote_registry_restricts(p, &r));
+	}
+
+	p = ipcguard_policy_load(ctx, opt_get, custom);
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_true(ipcguard_policy_is_valid(p));
+	assert_string_equal(winreg_call(p, "users", 15, "software\\samba",
+					false), "allow");
+	assert_string_equal(winreg_call(p, "users", 15, CURRENT_VERSION,
+					false), rule);
+	assert_string_equal(winreg_call(p, "users", 15, EVENTLOG, false),
+			    rule);
+
+	p = ipcguard_policy_load(ctx, opt_get, everybody);
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_string_equal(winreg_call(p, "users", 22, "Software\\Samba",
+					false), "allow");
+	p = ipcguard_policy_load(ctx, opt_get, off);
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_string_equal(winreg_call(p, "users", 22, NULL, true), "allow");
+
+	/* Errors name the option and fail closed. */
+	p = ipcguard_policy_load(ctx, opt_get, bad);
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_false(ipcguard_policy_is_valid(p));
+	assert_non_null(strstr(p->errors[0],
+			       "ipcguard:remotely accessible registry paths"));
+	assert_string_equal(winreg_call(p, "users", 15, CURRENT_VERSION,
+					false), rule);
+	assert_string_equal(winreg_call(p, "admins", 15, CURRENT_VERSION,
+					false), "allow");
+	p = ipcguard_policy_load(ctx, opt_get, bad_sddl);
+	ipcguard_policy_set_hooks(p, &fake_hooks);
+	assert_false(ipcguard_policy_is_valid(p));
+	assert_non_null(strstr(p->errors[0],
+			       "ipcguard:remote registry access"));
+	assert_string_equal(winreg_call(p, "admins", 22, "", false), rule);
+	assert_string_equal(winreg_call(p, "admins", 15, CURRENT_VERSION,
+					false), "allow");
+	/* Without hooks nobody is granted. */
+	p = ipcguard_policy_load(ctx, opt_get, defaults);
+	assert_string_equal(winreg_call(p, "admins", 22, "", false), rule);
 	talloc_free(ctx);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry_path_lists),
+		cmocka_unit_test(test_remote_registry_decisions),
 		cmocka_unit_test(test_restrict_remote_sam),
 		cmocka_unit_test(test_invalid_fields_are_named),
 		cmocka_unit_test(test_bad_names_and_missing_hooks),
