@@ -598,6 +598,9 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 	return decision.verdict == IPCGUARD_ALLOW ? 0 : 1;
 }
 
+/* How long "ipcguard status" waits for the gate's figures. */
+#define IPCGUARD_STATUS_TIMEOUT_MS 15000
+
 static int cmd_status(TALLOC_CTX *mem_ctx,
 		      const struct ipcguard_policy *policy)
 {
@@ -607,8 +610,14 @@ static int cmd_status(TALLOC_CTX *mem_ctx,
 	ssize_t n;
 	int fd;
 
-	fd = ipcguard_gate_connect(mem_ctx, policy->gate_probe_timeout,
-				   &problem);
+	/*
+	 * An admin asking for figures can wait longer than a tree connect:
+	 * a gate in the middle of a reload answers when it is done.
+	 */
+	unsigned timeout = MAX(policy->gate_probe_timeout,
+			       IPCGUARD_STATUS_TIMEOUT_MS);
+
+	fd = ipcguard_gate_connect(mem_ctx, timeout, &problem);
 	if (fd == -1) {
 		fprintf(stderr, "ipcguard: status: %s\n", problem);
 		return 1;
@@ -618,9 +627,15 @@ static int cmd_status(TALLOC_CTX *mem_ctx,
 		got += n;
 	}
 	close(fd);
+	if (got == 0) {
+		fprintf(stderr, "ipcguard: status: ipcguardd accepted the "
+			"connection but sent nothing within %u ms\n",
+			timeout);
+		return 1;
+	}
 	buf[got] = '\0';
 	fputs(buf, stdout);
-	return got > 0 ? 0 : 1;
+	return 0;
 }
 
 int main(int argc, const char *argv[])

@@ -274,8 +274,13 @@ class Server:
             lines.append('read only = yes')
             for k, v in opts.items():
                 lines.append('%s = %s' % (k, v))
-        with open(self.conf, 'w') as f:
+        # Whole or not at all: smbd children and the gate may read
+        # smb.conf while a test rewrites it (faults.py flips the policy
+        # every second), and a half-written file is another policy.
+        tmp = self.conf + '.new'
+        with open(tmp, 'w') as f:
             f.write('\n'.join(lines) + '\n')
+        os.rename(tmp, self.conf)
 
     def set_ipcguard(self, **opts):
         for k, v in opts.items():
