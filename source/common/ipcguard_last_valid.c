@@ -139,6 +139,7 @@ static bool keep_rules(TALLOC_CTX *mem_ctx,
 		*error = talloc_asprintf(mem_ctx, "cannot keep a copy of the "
 					 "valid rule database: %s",
 					 why != NULL ? why : "out of memory");
+		TALLOC_FREE(why);
 		return false;
 	}
 	return true;

@@ -48,7 +48,6 @@
 #include "ipcguard_policy.h"
 #include "ipcguard_session.h"
 #include "ipcguard_gate_probe.h"
-#include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
 #include "ipcguard_load.h"
 #include "ipcguard_last_valid.h"
