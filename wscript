@@ -31,7 +31,10 @@ def build(bld):
                        source/common/ipcguard_gate_probe.c
                        source/common/ipcguard_audit.c
                        source/common/ipcguard_smbconf.c
-                       source/common/ipcguard_ruledb.c'''
+                       source/common/ipcguard_samba_hooks.c
+                       source/common/ipcguard_ruledb.c
+                       source/common/ipcguard_last_valid.c
+                       source/common/ipcguard_load.c'''
     common_deps = 'samba-security smbconf common_auth jansson ldb ndr-samba4'
     gate_source = 'source/gate/ipcguardd.c source/gate/gate_winreg.c'
     gate_deps = '''talloc tevent CMDLINE_S3 samba3core smbconf msrpc3
@@ -49,7 +52,8 @@ def build(bld):
                         deps=policy_deps)
 
     # What the module, the gate and the tool share on Samba's side:
-    # session classification and the gate probe.
+    # session classification, the gate probe, the rule database and the
+    # policy loader, the last valid policy store, and the hooks rules use.
     bld.SAMBA3_SUBSYSTEM('ipcguard_samba',
                          source=common_source,
                          includes='source/policy source/common',
@@ -92,7 +96,10 @@ def build(bld):
                       install=False)
 
     bld.SAMBA3_BINARY('ipcguard',
-                      source='source/tool/ipcguard.c',
+                      source='''source/tool/ipcguard.c
+                                source/tool/tool_check.c
+                                source/tool/tool_rule.c
+                                source/tool/tool_explain.c''',
                       includes='source/policy source/common',
                       deps='ipcguard_samba talloc CMDLINE_S3 smbconf',
                       ldflags=rpath_ldflags,

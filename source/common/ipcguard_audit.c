@@ -13,7 +13,7 @@
 #include "lib/audit_logging/audit_logging.h"
 
 #include "ipcguard_audit.h"
-#include "ipcguard_ruledb.h"
+#include "ipcguard_samba_hooks.h"
 
 #define IPCGUARD_AUDIT_MAJOR 1
 #define IPCGUARD_AUDIT_MINOR 0

@@ -64,7 +64,9 @@
 #include "ipcguard_gate_probe.h"
 #include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
-#include "ipcguard_ruledb.h"
+#include "ipcguard_samba_hooks.h"
+#include "ipcguard_load.h"
+#include "ipcguard_last_valid.h"
 #include "gate_winreg.h"
 
 static int ipcguardd_debug_class = DBGC_ALL;
@@ -241,13 +243,13 @@ static char *gate_reload_problem = NULL;
  * Load the policy from the current smb.conf and rule database.  On start
  * an invalid policy is kept (it refuses anonymous callers); on reload the
  * previous valid policy stays in force.  A valid one is copied for the
- * next load that finds the rule database gone (ipcguard_ruledb_keep()).
+ * next load that finds the rule database gone (ipcguard_last_valid_save();
+ * the gate holds its last valid policy itself, so it saves only that copy).
  */
 static bool gate_load_policy(struct ipcguardd *gate, bool reload)
 {
 	struct ipcguard_policy *policy = NULL;
 	const char *problem = ipcguard_ungated_transports();
-	char *db = NULL;
 	char *error = NULL;
 	size_t i;
 
@@ -282,13 +284,9 @@ static bool gate_load_policy(struct ipcguardd *gate, bool reload)
 		DBG_ERR("ipcguardd: no valid policy: refusing anonymous and "
 			"guest callers on every pipe\n");
 	} else {
-		db = ipcguard_ruledb_path(policy);
-		if (db == NULL || !ipcguard_ruledb_keep(policy, db, &error)) {
-			DBG_ERR("ipcguardd: cannot keep a copy of the valid "
-				"rule database: %s\n",
-				error != NULL ? error : "out of memory");
+		if (!ipcguard_last_valid_save(policy, policy, 0, &error)) {
+			DBG_ERR("ipcguardd: %s\n", error);
 		}
-		TALLOC_FREE(db);
 		TALLOC_FREE(error);
 	}
 	TALLOC_FREE(gate->policy);

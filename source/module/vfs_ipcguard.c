@@ -48,9 +48,9 @@
 #include "ipcguard_policy.h"
 #include "ipcguard_session.h"
 #include "ipcguard_gate_probe.h"
-#include "ipcguard_smbconf.h"
 #include "ipcguard_audit.h"
-#include "ipcguard_ruledb.h"
+#include "ipcguard_load.h"
+#include "ipcguard_last_valid.h"
 
 static int vfs_ipcguard_debug_level = DBGC_VFS;
 
@@ -60,147 +60,6 @@ static int vfs_ipcguard_debug_level = DBGC_VFS;
 struct ipcguard_config {
 	struct ipcguard_policy *policy;
 };
-
-/*
- * Keep-last-valid across smbd children.  Each client gets a new smbd
- * child, which loads the module and reads smb.conf afresh, so "the last
- * valid policy" has to outlive the process: it is kept in the state
- * directory, stamped with the main smbd's pid so that a restart with an
- * invalid policy still fails closed.
- */
-#define LAST_VALID_FILE "ipcguard-last-valid-policy"
-
-struct stored_policy {
-	char **lines;	/* "option=value" */
-	int num_lines;
-};
-
-static const char *stored_option(void *private_data, const char *option)
-{
-	struct stored_policy *stored = private_data;
-	size_t len = strlen(option);
-	int i;
-
-	for (i = 0; i < stored->num_lines; i++) {
-		if (strncmp(stored->lines[i], option, len) == 0 &&
-		    stored->lines[i][len] == '=') {
-			return &stored->lines[i][len + 1];
-		}
-	}
-	return NULL;
-}
-
-static char *policy_record(TALLOC_CTX *mem_ctx)
-{
-	char *text = talloc_asprintf(mem_ctx, "smbd_pid=%d\n",
-				     (int)getppid());
-	size_t i;
-
-	char *db = ipcguard_ruledb_path(mem_ctx);
-	struct stat st;
-
-	for (i = 0; text != NULL && ipcguard_options[i].name != NULL; i++) {
-		const char *v = ipcguard_smbconf_option(NULL,
-						   ipcguard_options[i].name);
-
-		if (v != NULL) {
-			text = talloc_asprintf_append_buffer(
-				text, "%s=%s\n", ipcguard_options[i].name, v);
-		}
-	}
-	/* Identifies the rule database's content without reading it. */
-	if (text != NULL && db != NULL && stat(db, &st) == 0) {
-		text = talloc_asprintf_append_buffer(
-			text, "#rules=%s %llu %llu %lld.%09ld\n", db,
-			(unsigned long long)st.st_ino,
-			(unsigned long long)st.st_size,
-			(long long)st.st_mtim.tv_sec,
-			(long)st.st_mtim.tv_nsec);
-	}
-	return text;
-}
-
-static void remember_valid_policy(TALLOC_CTX *mem_ctx)
-{
-	/* What this smbd child last found in or wrote to the file: most
-	 * clients make several tree connects, only the first needs I/O. */
-	static char *recorded = NULL;
-	char *path = NULL;
-	char *tmp = NULL;
-	char *record = policy_record(mem_ctx);
-	size_t size = 0;
-	char *old = NULL;
-	char *db = NULL;
-	char *error = NULL;
-
-	if (record == NULL ||
-	    (recorded != NULL && strcmp(recorded, record) == 0)) {
-		return;
-	}
-	path = state_path(mem_ctx, LAST_VALID_FILE);
-	if (path == NULL) {
-		return;
-	}
-	old = file_load(path, &size, 0, mem_ctx);
-	if (old != NULL && strcmp(old, record) == 0) {
-		TALLOC_FREE(recorded);
-		recorded = talloc_strdup(NULL, record);
-		return;
-	}
-	db = ipcguard_ruledb_path(mem_ctx);
-	if (db == NULL || !ipcguard_ruledb_keep(mem_ctx, db, &error)) {
-		DBG_WARNING("ipcguard: cannot keep a copy of the valid rule "
-			    "database: %s\n",
-			    error != NULL ? error : "out of memory");
-		return;
-	}
-	tmp = talloc_asprintf(mem_ctx, "%s.%d", path, (int)getpid());
-	if (tmp == NULL ||
-	    !file_save_mode(tmp, record, strlen(record), 0600) ||
-	    chmod(tmp, 0600) != 0 ||
-	    rename(tmp, path) != 0) {
-		DBG_WARNING("ipcguard: cannot record the valid policy in %s: "
-			    "%s\n", path, strerror(errno));
-		if (tmp != NULL) {
-			unlink(tmp);
-		}
-		return;
-	}
-	TALLOC_FREE(recorded);
-	recorded = talloc_strdup(NULL, record);
-}
-
-static struct ipcguard_policy *last_valid_policy(TALLOC_CTX *mem_ctx)
-{
-	char *path = state_path(mem_ctx, LAST_VALID_FILE);
-	struct stored_policy *stored = talloc_zero(mem_ctx,
-						   struct stored_policy);
-	struct ipcguard_policy *policy = NULL;
-	char *expected = NULL;
-
-	if (path == NULL || stored == NULL) {
-		return NULL;
-	}
-	stored->lines = file_lines_load(path, &stored->num_lines, 0, stored);
-	if (stored->lines == NULL || stored->num_lines < 1) {
-		return NULL;
-	}
-	expected = talloc_asprintf(mem_ctx, "smbd_pid=%d", (int)getppid());
-	if (expected == NULL || strcmp(stored->lines[0], expected) != 0) {
-		/* Recorded by an earlier smbd: this is a start. */
-		return NULL;
-	}
-	policy = ipcguard_policy_load(mem_ctx, stored_option, stored);
-	if (policy == NULL) {
-		return NULL;
-	}
-	ipcguard_policy_set_hooks(policy, &ipcguard_samba_rule_hooks);
-	ipcguard_ruledb_load(policy, ipcguard_ruledb_kept_path(policy));
-	if (!ipcguard_policy_is_valid(policy)) {
-		return NULL;
-	}
-	return policy;
-}
 
 /*
  * Said once per smbd, not once per client: each client's smbd child loads
@@ -316,10 +175,18 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 		DBG_ERR("ipcguard: %s\n", config->policy->warnings[i]);
 	}
 	log_ungated_transports();
+	/* Each client's smbd child loads the policy afresh: the last valid
+	 * one is handed on through the store, under the main smbd's pid. */
 	if (ipcguard_policy_is_valid(config->policy)) {
-		remember_valid_policy(talloc_tos());
+		char *error = NULL;
+
+		if (!ipcguard_last_valid_save(talloc_tos(), config->policy,
+					      getppid(), &error)) {
+			DBG_WARNING("ipcguard: %s\n", error);
+		}
 	} else {
-		struct ipcguard_policy *last = last_valid_policy(config);
+		struct ipcguard_policy *last =
+			ipcguard_last_valid_load(config, getppid());
 
 		if (last != NULL) {
 			DBG_ERR("ipcguard: keeping the last valid policy in "

@@ -122,6 +122,9 @@ struct ipcguard_policy {
 	struct ipcguard_rule **rules;
 	size_t num_rules;
 	const struct ipcguard_rule_hooks *hooks;
+	/* The file the rules were read from, recorded by whoever loaded
+	 * them so that no caller works it out again; NULL if none. */
+	const char *rule_database;
 
 	/* Problems found while loading; non-empty means the policy is
 	 * invalid and every anonymous (and anonymous-like) request is
