@@ -36,7 +36,16 @@ def build(bld):
                        source/common/ipcguard_last_valid.c
                        source/common/ipcguard_load.c'''
     common_deps = 'samba-security smbconf common_auth jansson ldb ndr-samba4'
-    gate_source = 'source/gate/ipcguardd.c source/gate/gate_winreg.c'
+    gate_source = '''source/gate/gate_main.c
+                     source/gate/gate_policy.c
+                     source/gate/gate_listener.c
+                     source/gate/gate_accept.c
+                     source/gate/gate_control.c
+                     source/gate/gate_conn.c
+                     source/gate/gate_bounds.c
+                     source/gate/gate_refuse.c
+                     source/gate/gate_relay.c
+                     source/gate/gate_winreg.c'''
     gate_deps = '''talloc tevent CMDLINE_S3 samba3core smbconf msrpc3
                    npa_tstream dcerpc-binding ndr-samba ndr-standard
                    samba-security

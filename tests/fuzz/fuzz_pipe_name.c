@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the gate's check of the names it finds in
- * <ncalrpc dir>/np/ (gate_add_listener() in source/gate/ipcguardd.c).  A
+ * <ncalrpc dir>/np/ (gate_add_listener() in source/gate/gate_listener.c).  A
  * directory entry becomes a listening socket at "<gate dir>/np/<name>"
  * only if the policy engine's pipe-list parser returns exactly that one
  * name; this target runs the same parser with the same acceptance test on
