@@ -3,7 +3,7 @@
  *
  *   gate_main.c      main, setup, the already-running check, the fd limit
  *   gate_policy.c    policy load and reload, rule counters, and the one
- *                    place that asks the engine: conn_decide(), judge_*()
+ *                    place that asks the engine: conn_judge(), judge_*()
  *   gate_listener.c  listening sockets, the directory rescan, the checks
  *                    of the np directory and of our sockets
  *   gate_accept.c    accepting, and running out of descriptors
@@ -166,9 +166,10 @@ enum pdu_fate { PDU_FORWARD, PDU_DROP, PDU_FAULT, PDU_CLOSE };
 /* gate_policy.c */
 bool gate_load_policy(struct ipcguardd *gate, bool reload);
 const char *gate_reload_problem_text(void);
-void conn_decide(struct ipcguardd_conn *conn,
-		 struct ipcguard_request *request,
-		 struct ipcguard_decision *decision);
+enum ipcguard_stage conn_judge(struct ipcguardd_conn *conn,
+			       struct ipcguard_request *request,
+			       enum ipcguard_stage first,
+			       struct ipcguard_decision *decision);
 enum pdu_fate judge_pdu(struct ipcguardd_conn *conn, struct gate_call *call,
 			const struct ncacn_packet *pkt);
 void gate_reload(struct messaging_context *msg, void *private_data,

@@ -302,30 +302,8 @@ static void conn_handshake_done(struct tevent_req *subreq)
 				  ipcguard_session_kind_name(conn->kind),
 				  conn->pipe);
 		}
-		conn_decide(conn, &request, &decision);
-		if (gate->np_dir_unsafe && decision.verdict == IPCGUARD_ALLOW &&
-		    ipcguard_session_is_restricted(gate->policy, conn->kind)) {
-			decision = (struct ipcguard_decision) {
-				.verdict = IPCGUARD_DENY,
-				.rule = "pipe-gate",
-				.reason = "the gate's socket directory is not "
-					  "root's with mode 0700",
-			};
-		}
-	} else {
-		/* Nothing to forward the caller as. */
-		decision = (struct ipcguard_decision) {
-			.verdict = IPCGUARD_DENY,
-			.rule = "invalid-request",
-			.reason = "the handshake carries no session",
-		};
-		request.session = conn->kind;
-		request.object = IPCGUARD_OBJECT_PIPE;
-		request.name = conn->pipe;
-		ipcguard_audit(ipcguardd_debug_class, gate->policy, &request,
-			       &decision, conn->user, conn->sids,
-			       conn->client);
 	}
+	conn_judge(conn, &request, IPCGUARD_STAGE_OPEN, &decision);
 	if (decision.verdict != IPCGUARD_ALLOW) {
 		gate->num_refused++;
 		conn->listener->num_refused++;

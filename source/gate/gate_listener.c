@@ -124,21 +124,11 @@ static bool listener_bind(struct ipcguardd_listener *l)
 void gate_add_listener(struct ipcguardd *gate, const char *name)
 {
 	struct ipcguardd_listener *l = NULL;
-	const char **check = NULL;
-	char *error = NULL;
-	bool ok;
 
 	if (gate_has_listener(gate, name)) {
 		return;
 	}
-	/* Only names a pipe list could hold: the same parser. */
-	ok = ipcguard_parse_name_list(gate, "pipe", name, true, &check,
-				      &error) &&
-	     check[0] != NULL && check[1] == NULL &&
-	     strcmp(check[0], name) == 0;
-	TALLOC_FREE(check);
-	TALLOC_FREE(error);
-	if (!ok) {
+	if (!ipcguard_pipe_name_acceptable(name)) {
 		DBG_DEBUG("ipcguardd: ignoring '%s' in %s: not a pipe name\n",
 			  name, gate->upstream_np_dir);
 		return;

@@ -2,7 +2,7 @@
  * ipcguardd: the policy in force, and the one place that asks the engine.
  *
  * The policy is loaded at start and on every smb.conf reload; connections
- * are judged by conn_decide() at every stage (open, bind, call), which also
+ * are judged by conn_judge() at every stage (open, bind, call), which also
  * counts what each database rule did.  The judge_*() functions turn the
  * client's binds and requests into those questions.
  *
@@ -146,16 +146,51 @@ static void count_decision(struct ipcguardd *gate,
 	}
 }
 
+struct conn_judging {
+	struct ipcguardd_conn *conn;
+	enum ipcguard_stage last;
+};
+
 /*
- * The one place the gate asks the engine, at every stage.  Audit-only
- * rules are logged and counted here; they never change the verdict.
+ * Every stage the engine judged is counted and audited.  Audit-only rules
+ * are logged here; they never change the verdict.
  */
-void conn_decide(struct ipcguardd_conn *conn,
-		 struct ipcguard_request *request,
-		 struct ipcguard_decision *decision)
+static void conn_observe(const struct ipcguard_request *at,
+			 const struct ipcguard_decision *decision,
+			 void *private_data)
 {
+	struct conn_judging *j = private_data;
+	struct ipcguardd_conn *conn = j->conn;
 	struct ipcguardd *gate = conn->gate;
-	const struct ipcguard_rule *audit = NULL;
+	const struct ipcguard_rule *audit = decision->audit_rule;
+
+	j->last = at->stage;
+	count_decision(gate, decision);
+	ipcguard_audit(ipcguardd_debug_class, gate->policy, at, decision,
+		       conn->user, conn->sids, conn->client);
+	if (audit == NULL) {
+		return;
+	}
+	DBG_WARNING("ipcguardd: rule %s (audit only) would %s %s on pipe '%s' "
+		    "to %s session (user '%s', client %s); %s by rule %s\n",
+		    audit->name, audit->allow ? "allow" : "refuse",
+		    ipcguard_stage_name(at->stage), conn->pipe,
+		    ipcguard_session_kind_name(conn->kind), conn->user,
+		    conn->client,
+		    decision->verdict == IPCGUARD_ALLOW ? "allowed" :
+		    "refused", decision->rule);
+}
+
+/*
+ * The one place the gate asks the engine: the request at its stage, after
+ * the stages from `first` on.  Returns the stage the decision was made at.
+ */
+enum ipcguard_stage conn_judge(struct ipcguardd_conn *conn,
+			       struct ipcguard_request *request,
+			       enum ipcguard_stage first,
+			       struct ipcguard_decision *decision)
+{
+	struct conn_judging j = { .conn = conn, .last = first };
 
 	request->session = conn->kind;
 	request->object = IPCGUARD_OBJECT_PIPE;
@@ -164,22 +199,11 @@ void conn_decide(struct ipcguardd_conn *conn,
 	request->token = conn->token;
 	request->local_system = conn->token != NULL &&
 		security_token_has_sid(conn->token, &global_sid_System);
-	ipcguard_decide(gate->policy, request, decision);
-	count_decision(gate, decision);
-	ipcguard_audit(ipcguardd_debug_class, gate->policy, request, decision,
-		       conn->user, conn->sids, conn->client);
-	audit = decision->audit_rule;
-	if (audit == NULL) {
-		return;
-	}
-	DBG_WARNING("ipcguardd: rule %s (audit only) would %s %s on pipe '%s' "
-		    "to %s session (user '%s', client %s); %s by rule %s\n",
-		    audit->name, audit->allow ? "allow" : "refuse",
-		    ipcguard_stage_name(request->stage), conn->pipe,
-		    ipcguard_session_kind_name(conn->kind), conn->user,
-		    conn->client,
-		    decision->verdict == IPCGUARD_ALLOW ? "allowed" :
-		    "refused", decision->rule);
+	request->no_session = conn->token == NULL;
+	request->pipe_dir_unsafe = conn->gate->np_dir_unsafe;
+	ipcguard_judge(conn->gate->policy, request, first, decision,
+		       conn_observe, &j);
+	return j.last;
 }
 
 static void log_rpc_refusal(struct ipcguardd_conn *conn,
@@ -235,7 +259,7 @@ static bool judge_bind(struct ipcguardd_conn *conn, uint32_t call_id,
 
 		ipcguard_syntax_from_ndr(&bind->ctx_list[i].abstract_syntax,
 					 &request.syntax);
-		conn_decide(conn, &request, &decision);
+		conn_judge(conn, &request, IPCGUARD_STAGE_BIND, &decision);
 		if (decision.verdict != IPCGUARD_ALLOW) {
 			log_rpc_refusal(conn, &request, &decision);
 			return false;
@@ -271,7 +295,7 @@ static bool judge_request(struct ipcguardd_conn *conn,
 	const struct ipcguard_syntax *bound = ipcguard_contexts_find(
 		conn->contexts, req->context_id);
 	struct ipcguard_request request = {
-		.stage = IPCGUARD_STAGE_BIND,
+		.stage = IPCGUARD_STAGE_REQUEST,
 		.opnum = req->opnum,
 	};
 	struct ipcguard_decision decision = { 0 };
@@ -290,11 +314,8 @@ static bool judge_request(struct ipcguardd_conn *conn,
 	request.syntax = *bound;
 	gate_winreg_describe(conn, &conn->winreg, conn->gate->policy,
 			     conn->token, pkt, &request);
-	conn_decide(conn, &request, &decision);
-	if (decision.verdict == IPCGUARD_ALLOW) {
-		request.stage = IPCGUARD_STAGE_REQUEST;
-		conn_decide(conn, &request, &decision);
-	}
+	request.stage = conn_judge(conn, &request, IPCGUARD_STAGE_BIND,
+				   &decision);
 	if (decision.verdict != IPCGUARD_ALLOW) {
 		log_rpc_refusal(conn, &request, &decision);
 		return false;
@@ -380,7 +401,7 @@ void gate_reload(struct messaging_context *msg, void *private_data,
 		if (!conn->allowed) {
 			continue;
 		}
-		conn_decide(conn, &request, &decision);
+		conn_judge(conn, &request, IPCGUARD_STAGE_OPEN, &decision);
 		if (decision.verdict == IPCGUARD_ALLOW) {
 			continue;
 		}

@@ -1234,9 +1234,9 @@ void ipcguard_decide_pipe_limit(const struct ipcguard_policy *policy,
 	    "the session and its address are within their pipe bounds");
 }
 
-void ipcguard_decide(const struct ipcguard_policy *policy,
-		     const struct ipcguard_request *request,
-		     struct ipcguard_decision *d)
+static void decide_by_policy(const struct ipcguard_policy *policy,
+			     const struct ipcguard_request *request,
+			     struct ipcguard_decision *d)
 {
 	size_t i;
 
@@ -1343,4 +1343,82 @@ const char *ipcguard_object_kind_name(enum ipcguard_object_kind object)
 const char *ipcguard_verdict_name(enum ipcguard_verdict verdict)
 {
 	return verdict == IPCGUARD_ALLOW ? "allow" : "deny";
+}
+
+void ipcguard_decide(const struct ipcguard_policy *policy,
+		     const struct ipcguard_request *request,
+		     struct ipcguard_decision *d)
+{
+	if (request != NULL && request->no_session) {
+		d->by_rule = NULL;
+		d->audit_rule = NULL;
+		d->pipe_match = IPCGUARD_PIPE_NO_MATCH;
+		d->pipe_listed = NULL;
+		set(d, IPCGUARD_DENY, "invalid-request",
+		    "the handshake carries no session");
+		return;
+	}
+	decide_by_policy(policy, request, d);
+	if (request != NULL && request->pipe_dir_unsafe &&
+	    request->object == IPCGUARD_OBJECT_PIPE &&
+	    request->stage == IPCGUARD_STAGE_OPEN &&
+	    d->verdict == IPCGUARD_ALLOW &&
+	    ipcguard_session_is_restricted(policy, request->session)) {
+		d->by_rule = NULL;
+		set(d, IPCGUARD_DENY, "pipe-gate",
+		    "the gate's socket directory is not root's with mode "
+		    "0700");
+	}
+}
+
+void ipcguard_judge(const struct ipcguard_policy *policy,
+		    const struct ipcguard_request *request,
+		    enum ipcguard_stage first,
+		    struct ipcguard_decision *d,
+		    ipcguard_judge_observer observe, void *private_data)
+{
+	struct ipcguard_request at;
+	enum ipcguard_stage stage;
+
+	if (request == NULL) {
+		ipcguard_decide(policy, NULL, d);
+		return;
+	}
+	at = *request;
+	if (first > request->stage) {
+		first = request->stage;
+	}
+	for (stage = first; stage <= request->stage; stage++) {
+		at.stage = stage;
+		ipcguard_decide(policy, &at, d);
+		if (observe != NULL) {
+			observe(&at, d, private_data);
+		}
+		if (d->verdict != IPCGUARD_ALLOW) {
+			return;
+		}
+	}
+}
+
+bool ipcguard_pipe_name_acceptable(const char *name)
+{
+	TALLOC_CTX *tmp = NULL;
+	const char **check = NULL;
+	char *error = NULL;
+	bool ok;
+
+	if (name == NULL || name[0] == '.') {
+		return false;
+	}
+	tmp = talloc_new(NULL);
+	if (tmp == NULL) {
+		return false;
+	}
+	/* Only names a pipe list could hold: the same parser. */
+	ok = ipcguard_parse_name_list(tmp, "pipe", name, true, &check,
+				      &error) &&
+	     check[0] != NULL && check[1] == NULL &&
+	     strcmp(check[0], name) == 0;
+	talloc_free(tmp);
+	return ok;
 }

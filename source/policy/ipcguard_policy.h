@@ -195,6 +195,16 @@ struct ipcguard_request {
 	 */
 	const char *registry_path;
 	bool registry_undecodable;
+
+	/*
+	 * Pipes, as the gate found them.  no_session: the named-pipe
+	 * handshake carried no session, so there is nobody to forward the
+	 * caller as.  pipe_dir_unsafe: the gate's socket directory is not
+	 * root's with mode 0700, so anyone could have put a socket in the
+	 * path; restricted sessions are refused what would be allowed.
+	 */
+	bool no_session;
+	bool pipe_dir_unsafe;
 };
 
 struct ipcguard_decision {
@@ -218,6 +228,36 @@ struct ipcguard_decision {
 void ipcguard_decide(const struct ipcguard_policy *policy,
 		     const struct ipcguard_request *request,
 		     struct ipcguard_decision *decision);
+
+/*
+ * Called by ipcguard_judge() with each stage's request and decision, so
+ * that the caller can count and audit every stage it judged.
+ */
+typedef void (*ipcguard_judge_observer)(const struct ipcguard_request *at,
+					const struct ipcguard_decision *d,
+					void *private_data);
+
+/*
+ * Judge a request at its stage after each earlier stage from `first`
+ * (open, bind, request), stopping at the first refusal: a call is only
+ * as allowed as the bind of its interface, which a reloaded policy may
+ * now refuse, and explain asks about a pipe the caller must open first.
+ * The gate passes the stage the pipe has not passed yet (bind for a
+ * call); explain passes IPCGUARD_STAGE_OPEN.  observe may be NULL.
+ */
+void ipcguard_judge(const struct ipcguard_policy *policy,
+		    const struct ipcguard_request *request,
+		    enum ipcguard_stage first,
+		    struct ipcguard_decision *d,
+		    ipcguard_judge_observer observe, void *private_data);
+
+/*
+ * Whether an entry of Samba's np directory may become a listening
+ * socket of the gate: a name the pipe lists would hold exactly as it
+ * is, so it can never leave the gate's directory.  Names starting with
+ * a dot are never pipes.
+ */
+bool ipcguard_pipe_name_acceptable(const char *name);
 
 /*
  * Whether a request is a winreg call the remote registry paths judge: the

@@ -171,23 +171,8 @@ static int cmd_explain(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy,
 			mem_ctx, policy->gate_probe_timeout, &problem);
 	}
 	/* Binds and requests happen on a pipe the caller could open. */
-	if (request.stage != IPCGUARD_STAGE_OPEN) {
-		struct ipcguard_request open = request;
-
-		open.stage = IPCGUARD_STAGE_OPEN;
-		ipcguard_decide(policy, &open, &decision);
-	}
-	if (request.stage == IPCGUARD_STAGE_REQUEST &&
-	    decision.verdict == IPCGUARD_ALLOW) {
-		struct ipcguard_request bind = request;
-
-		bind.stage = IPCGUARD_STAGE_BIND;
-		ipcguard_decide(policy, &bind, &decision);
-	}
-	if (request.stage == IPCGUARD_STAGE_OPEN ||
-	    decision.verdict == IPCGUARD_ALLOW) {
-		ipcguard_decide(policy, &request, &decision);
-	}
+	ipcguard_judge(policy, &request, IPCGUARD_STAGE_OPEN, &decision, NULL,
+		       NULL);
 	what = talloc_asprintf(mem_ctx, "%s '%s'",
 			       ipcguard_object_kind_name(request.object),
 			       request.name);

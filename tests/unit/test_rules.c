@@ -297,6 +297,119 @@ static void test_order_audit_only_and_first_match(void **state)
 	talloc_free(ctx);
 }
 
+struct judged {
+	enum ipcguard_stage stages[4];
+	size_t n;
+};
+
+static void record_stage(const struct ipcguard_request *at,
+			 const struct ipcguard_decision *d, void *private_data)
+{
+	struct judged *j = private_data;
+
+	assert_true(j->n < 4);
+	j->stages[j->n++] = at->stage;
+}
+
+/* One call judges a request after the stages before it, as the gate and
+ * explain need, and stops at the first refusal. */
+static void test_judge_stages_in_order(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	/* A rule's stage is the last field it names. */
+	const char *no_open[] = { "action=deny", "pipe=srvsvc", NULL };
+	const char *no_bind[] = { "action=deny", "pipe=spoolss",
+				  "interface=spoolss", NULL };
+	const char *no_call[] = { "action=deny", "pipe=spoolss",
+				  "interface=spoolss", "opnum=65", NULL };
+	const char **rules[] = { no_open, no_bind, no_call, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, NULL, rules);
+	struct ipcguard_request r = {
+		.session = AUTH, .object = PIPE, .name = "srvsvc",
+		.stage = IPCGUARD_STAGE_REQUEST, .opnum = 65,
+	};
+	struct ipcguard_decision d;
+	struct judged j = { .n = 0 };
+
+	assert_true(fake_iface("spoolss", &r.syntax));
+	ipcguard_judge(p, &r, IPCGUARD_STAGE_OPEN, &d, record_stage, &j);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "r0");
+	assert_int_equal(j.n, 1);
+	assert_int_equal(j.stages[0], IPCGUARD_STAGE_OPEN);
+	/* The gate judged the open when the pipe opened. */
+	j.n = 0;
+	r.name = "lsarpc";
+	ipcguard_judge(p, &r, IPCGUARD_STAGE_BIND, &d, record_stage, &j);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	assert_int_equal(j.n, 2);
+	assert_int_equal(j.stages[0], IPCGUARD_STAGE_BIND);
+	assert_int_equal(j.stages[1], IPCGUARD_STAGE_REQUEST);
+	j.n = 0;
+	r.name = "spoolss";
+	ipcguard_judge(p, &r, IPCGUARD_STAGE_OPEN, &d, record_stage, &j);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "r1");
+	assert_int_equal(j.n, 2);
+	assert_int_equal(j.stages[1], IPCGUARD_STAGE_BIND);
+	/* A first stage past the request's judges the request alone. */
+	j.n = 0;
+	r.stage = IPCGUARD_STAGE_OPEN;
+	ipcguard_judge(p, &r, IPCGUARD_STAGE_REQUEST, &d, NULL, NULL);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	assert_string_equal(d.rule, "authenticated");
+	assert_int_equal(j.n, 0);
+	talloc_free(ctx);
+}
+
+/* What the gate finds about the handshake and its own directory. */
+static void test_gate_conditions(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *deny[] = { "action=deny", "pipe=samr", NULL };
+	const char **rules[] = { deny, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	struct ipcguard_request r = {
+		.session = ANON, .object = PIPE, .name = "lsarpc",
+		.no_session = true,
+	};
+	struct ipcguard_decision d;
+
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "invalid-request");
+	assert_string_equal(d.reason, "the handshake carries no session");
+	r.no_session = false;
+	r.pipe_dir_unsafe = true;
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_DENY);
+	assert_string_equal(d.rule, "pipe-gate");
+	assert_null(d.by_rule);
+	/* A refusal by a rule keeps its name. */
+	r.name = "samr";
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "r0");
+	/* Authenticated callers are not restricted by it. */
+	r.session = AUTH;
+	r.name = "lsarpc";
+	ipcguard_decide(p, &r, &d);
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	talloc_free(ctx);
+}
+
+static void test_pipe_names_the_gate_accepts(void **state)
+{
+	assert_true(ipcguard_pipe_name_acceptable("lsarpc"));
+	assert_true(ipcguard_pipe_name_acceptable("protected_storage"));
+	assert_false(ipcguard_pipe_name_acceptable(".hidden"));
+	assert_false(ipcguard_pipe_name_acceptable(".."));
+	assert_false(ipcguard_pipe_name_acceptable("a/b"));
+	assert_false(ipcguard_pipe_name_acceptable("a b"));
+	assert_false(ipcguard_pipe_name_acceptable("a,b"));
+	assert_false(ipcguard_pipe_name_acceptable(""));
+	assert_false(ipcguard_pipe_name_acceptable(NULL));
+}
+
 static void test_addresses(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(NULL);
@@ -1078,6 +1191,9 @@ int main(void)
 		cmocka_unit_test(test_bad_names_and_missing_hooks),
 		cmocka_unit_test(test_printer_bug_rule_by_stage_and_token),
 		cmocka_unit_test(test_order_audit_only_and_first_match),
+		cmocka_unit_test(test_judge_stages_in_order),
+		cmocka_unit_test(test_gate_conditions),
+		cmocka_unit_test(test_pipe_names_the_gate_accepts),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_interfaces_at_bind),
 		cmocka_unit_test(test_invalid_policy_still_refuses_anonymous),
