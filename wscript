@@ -20,12 +20,17 @@ def build(bld):
         IPCGUARD_VERSION, build_id)
 
     # Source lists shared by the normal targets and the sanitized gate.
-    policy_source = '''source/policy/ipcguard_policy.c
-                       source/policy/ipcguard_parse.c
+    policy_source = '''source/policy/ipcguard_parse.c
+                       source/policy/ipcguard_parse_names.c
+                       source/policy/ipcguard_rule.c
+                       source/policy/ipcguard_rule_values.c
+                       source/policy/ipcguard_rule_match.c
                        source/policy/ipcguard_contexts.c
                        source/policy/ipcguard_network_access.c
                        source/policy/ipcguard_registry.c
-                       source/policy/ipcguard_rule.c'''
+                       source/policy/ipcguard_options.c
+                       source/policy/ipcguard_policy.c
+                       source/policy/ipcguard_decide.c'''
     policy_deps = 'talloc'
     common_source = '''source/common/ipcguard_session.c
                        source/common/ipcguard_gate_probe.c

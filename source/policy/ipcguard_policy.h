@@ -30,60 +30,15 @@
 #include <talloc.h>
 
 #include "ipcguard_parse.h"
+#include "ipcguard_options.h"
 #include "ipcguard_rule.h"
 #include "ipcguard_network_access.h"
 #include "ipcguard_registry.h"
-
-/* What kind of session asks.  Set by the caller from the session's token
- * with Samba's own security_session_user_level(). */
-enum ipcguard_session_kind {
-	IPCGUARD_SESSION_ANONYMOUS = 0,
-	IPCGUARD_SESSION_GUEST,
-	IPCGUARD_SESSION_AUTHENTICATED,
-};
-
-enum ipcguard_object_kind {
-	IPCGUARD_OBJECT_SHARE = 0,	/* a tree connect to a disk/print share */
-	IPCGUARD_OBJECT_IPC,		/* a tree connect to IPC$ */
-	IPCGUARD_OBJECT_PIPE,		/* a named-pipe open on IPC$ */
-};
 
 enum ipcguard_verdict {
 	IPCGUARD_DENY = 0,	/* zero: an unset decision refuses */
 	IPCGUARD_ALLOW,
 };
-
-/* The smb.conf options, all parametric options of the form "ipcguard:NAME"
- * in [global].  Their defaults are the secure ones. */
-#define IPCGUARD_OPT_NULL_SESSION_SHARES "null session shares"
-#define IPCGUARD_OPT_NULL_SESSION_PIPES "null session pipes"
-#define IPCGUARD_OPT_RESTRICT_NULL_SESSION_ACCESS \
-	"restrict null session access"
-#define IPCGUARD_OPT_EVERYONE_INCLUDES_ANONYMOUS "everyone includes anonymous"
-#define IPCGUARD_OPT_GUEST_IS_ANONYMOUS "guest is anonymous"
-#define IPCGUARD_OPT_AUDIT_ALLOWED "audit allowed"
-#define IPCGUARD_OPT_ANONYMOUS_NAME_TRANSLATION \
-	"allow anonymous sid name translation"
-#define IPCGUARD_OPT_RESTRICT_ANONYMOUS_SAM "restrict anonymous sam"
-#define IPCGUARD_OPT_RESTRICT_ANONYMOUS "restrict anonymous"
-#define IPCGUARD_OPT_RESTRICT_REMOTE_SAM "restrict remote sam"
-#define IPCGUARD_OPT_MAX_PIPES_PER_ANONYMOUS_SESSION \
-	"max pipes per anonymous session"
-#define IPCGUARD_OPT_MAX_ANONYMOUS_PIPES_PER_ADDRESS \
-	"max anonymous pipes per address"
-#define IPCGUARD_OPT_MAX_PIPES_PER_SESSION "max pipes per session"
-#define IPCGUARD_OPT_MAX_PIPES_PER_ADDRESS "max pipes per address"
-#define IPCGUARD_OPT_REFUSED_PIPE_TIMEOUT "refused pipe timeout"
-#define IPCGUARD_OPT_GATE_PROBE_TIMEOUT "gate probe timeout"
-
-struct ipcguard_option_info {
-	const char *name;
-	const char *default_value;	/* as an admin would write it */
-	const char *description;
-};
-
-/* All options, in documentation order, NULL-name terminated. */
-extern const struct ipcguard_option_info ipcguard_options[];
 
 struct ipcguard_policy {
 	/* Names are stored as configured; comparisons ignore case. */
@@ -155,57 +110,6 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 					     void *private_data);
 
 bool ipcguard_policy_is_valid(const struct ipcguard_policy *policy);
-
-struct ipcguard_request {
-	enum ipcguard_session_kind session;
-	enum ipcguard_object_kind object;
-	const char *name;		/* share or pipe name, any case */
-	/*
-	 * For IPCGUARD_OBJECT_IPC: whether pipe opens go through a running
-	 * ipcguardd.  Without the gate nothing enforces the pipe list, so
-	 * anonymous IPC$ is refused.
-	 */
-	bool pipe_gate_ready;
-	/*
-	 * For IPCGUARD_OBJECT_IPC: the session speaks SMB1, where smbd
-	 * answers RAP share enumeration (\PIPE\LANMAN) itself, without any
-	 * named pipe the gate could judge.
-	 */
-	bool smb1;
-
-	/*
-	 * What rules from the rule database look at.  All optional: a rule
-	 * whose condition cannot be judged (no address, no token) does not
-	 * match when it allows and matches when it denies.
-	 */
-	enum ipcguard_stage stage;	/* pipes only; shares are "open" */
-	const struct ipcguard_address *address;
-	const void *token;	/* the caller's security_token, composed */
-	/* The token is NT AUTHORITY\SYSTEM: Samba's own callers, never a
-	 * remote client. */
-	bool local_system;
-	struct ipcguard_syntax syntax;	/* stage bind and request */
-	uint16_t opnum;			/* stage request */
-	/*
-	 * Winreg requests of callers the remote registry is restricted for
-	 * (ipcguard_remote_registry_restricts()), as the gate decoded them:
-	 * for OpenKey the key it opens, for other calls the key of their
-	 * handle ("" is HKLM itself), NULL when unknown; undecodable when
-	 * the gate could not read the request at all.
-	 */
-	const char *registry_path;
-	bool registry_undecodable;
-
-	/*
-	 * Pipes, as the gate found them.  no_session: the named-pipe
-	 * handshake carried no session, so there is nobody to forward the
-	 * caller as.  pipe_dir_unsafe: the gate's socket directory is not
-	 * root's with mode 0700, so anyone could have put a socket in the
-	 * path; restricted sessions are refused what would be allowed.
-	 */
-	bool no_session;
-	bool pipe_dir_unsafe;
-};
 
 struct ipcguard_decision {
 	enum ipcguard_verdict verdict;
@@ -295,22 +199,6 @@ bool ipcguard_strip_everyone(const struct ipcguard_policy *policy,
 const char *ipcguard_session_kind_name(enum ipcguard_session_kind session);
 const char *ipcguard_object_kind_name(enum ipcguard_object_kind object);
 const char *ipcguard_verdict_name(enum ipcguard_verdict verdict);
-
-/*
- * Parsers, exported for the admin tool, the unit tests and the fuzzers.
- * On error they return false and set *error to a talloc'ed message that
- * names the option and the offending value.
- */
-bool ipcguard_parse_uint(TALLOC_CTX *mem_ctx, const char *option,
-			 const char *value, unsigned min, unsigned max,
-			 unsigned *result, char **error);
-bool ipcguard_parse_labelled_name_list(TALLOC_CTX *mem_ctx,
-				       const char *label, const char *value,
-				       bool pipes, const char ***result,
-				       char **error);
-bool ipcguard_parse_name_list(TALLOC_CTX *mem_ctx, const char *option,
-			      const char *value, bool pipes,
-			      const char ***result, char **error);
 
 /*
  * Add a rule to a policy (taking it over) and keep the rules in

@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <talloc.h>
 
+#include "ipcguard_parse.h"
+
 /* The fields of a rule, as written by "ipcguard rule add" and stored as
  * ldb attributes of the same names. */
 #define IPCGUARD_RULE_ACTION "action"
@@ -64,12 +66,6 @@ struct ipcguard_syntax {
 	uint8_t uuid[16];
 	uint16_t major;
 	uint16_t minor;
-};
-
-/* A client address, IPv4 as family 4 and IPv6 as family 6. */
-struct ipcguard_address {
-	int family;
-	uint8_t bytes[16];
 };
 
 struct ipcguard_address_range {
@@ -147,13 +143,6 @@ struct ipcguard_rule *ipcguard_rule_parse(
 	const struct ipcguard_rule_field *fields,
 	const struct ipcguard_rule_hooks *hooks, char **error);
 
-/* "12345678-1234-abcd-ef00-0123456789ab" into its 16 bytes, text order. */
-bool ipcguard_uuid_parse(const char *text, uint8_t uuid[16]);
-
-/* Parse "a.b.c.d", an IPv6 address, or either with "/prefix". */
-bool ipcguard_address_parse(const char *text, struct ipcguard_address *addr,
-			    unsigned *prefix);
-
 /* The stage of a pipe's life a rule is judged at. */
 enum ipcguard_stage {
 	IPCGUARD_STAGE_OPEN = 0,	/* tree connect or pipe open */
@@ -201,5 +190,84 @@ bool ipcguard_pipe_carries(const char *pipe, const uint8_t uuid[16]);
  * interface's own pipes ("lsarpc on \lsarpc, \lsass"), or NULL. */
 char *ipcguard_rule_missed_pipes(TALLOC_CTX *mem_ctx,
 				 const struct ipcguard_rule *rule);
+
+/* What kind of session asks.  Set by the caller from the session's token
+ * with Samba's own security_session_user_level(). */
+enum ipcguard_session_kind {
+	IPCGUARD_SESSION_ANONYMOUS = 0,
+	IPCGUARD_SESSION_GUEST,
+	IPCGUARD_SESSION_AUTHENTICATED,
+};
+
+enum ipcguard_object_kind {
+	IPCGUARD_OBJECT_SHARE = 0,	/* a tree connect to a disk/print share */
+	IPCGUARD_OBJECT_IPC,		/* a tree connect to IPC$ */
+	IPCGUARD_OBJECT_PIPE,		/* a named-pipe open on IPC$ */
+};
+
+struct ipcguard_request {
+	enum ipcguard_session_kind session;
+	enum ipcguard_object_kind object;
+	const char *name;		/* share or pipe name, any case */
+	/*
+	 * For IPCGUARD_OBJECT_IPC: whether pipe opens go through a running
+	 * ipcguardd.  Without the gate nothing enforces the pipe list, so
+	 * anonymous IPC$ is refused.
+	 */
+	bool pipe_gate_ready;
+	/*
+	 * For IPCGUARD_OBJECT_IPC: the session speaks SMB1, where smbd
+	 * answers RAP share enumeration (\PIPE\LANMAN) itself, without any
+	 * named pipe the gate could judge.
+	 */
+	bool smb1;
+
+	/*
+	 * What rules from the rule database look at.  All optional: a rule
+	 * whose condition cannot be judged (no address, no token) does not
+	 * match when it allows and matches when it denies.
+	 */
+	enum ipcguard_stage stage;	/* pipes only; shares are "open" */
+	const struct ipcguard_address *address;
+	const void *token;	/* the caller's security_token, composed */
+	/* The token is NT AUTHORITY\SYSTEM: Samba's own callers, never a
+	 * remote client. */
+	bool local_system;
+	struct ipcguard_syntax syntax;	/* stage bind and request */
+	uint16_t opnum;			/* stage request */
+	/*
+	 * Winreg requests of callers the remote registry is restricted for
+	 * (ipcguard_remote_registry_restricts()), as the gate decoded them:
+	 * for OpenKey the key it opens, for other calls the key of their
+	 * handle ("" is HKLM itself), NULL when unknown; undecodable when
+	 * the gate could not read the request at all.
+	 */
+	const char *registry_path;
+	bool registry_undecodable;
+
+	/*
+	 * Pipes, as the gate found them.  no_session: the named-pipe
+	 * handshake carried no session, so there is nobody to forward the
+	 * caller as.  pipe_dir_unsafe: the gate's socket directory is not
+	 * root's with mode 0700, so anyone could have put a socket in the
+	 * path; restricted sessions are refused what would be allowed.
+	 */
+	bool no_session;
+	bool pipe_dir_unsafe;
+};
+
+/*
+ * Whether a rule applies to a request.  A condition that cannot be judged
+ * (no client address, no token) makes a deny rule apply and an allow rule
+ * not: failing closed.  guests_restricted: guests are held to the
+ * anonymous rules, so rules for anonymous sessions apply to them.  On a
+ * match *match and *listed say how the rule's pipe list reached the pipe.
+ */
+bool ipcguard_rule_applies(const struct ipcguard_rule *rule,
+			   const struct ipcguard_request *request,
+			   bool guests_restricted,
+			   const struct ipcguard_rule_hooks *hooks,
+			   enum ipcguard_pipe_match *match,
+			   const char **listed);
 
 #endif /* IPCGUARD_RULE_H */

@@ -1,0 +1,408 @@
+/*
+ * ipcguard rules: whether a rule applies to a request, and the pipe
+ * names that reach the same RPC interfaces.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ipcguard_rule.h"
+#include "ipcguard_parse.h"
+
+static bool name_matches(const char * const *list, const char *name)
+{
+	if (list != NULL && list[0] != NULL && strcmp(list[0], "*") == 0) {
+		return true;
+	}
+	return ipcguard_name_listed(list, name);
+}
+
+static bool address_in(const struct ipcguard_address_range *r,
+		       const struct ipcguard_address *a)
+{
+	unsigned full = r->prefix / 8;
+	unsigned rest = r->prefix % 8;
+
+	if (r->base.family != a->family) {
+		return false;
+	}
+	if (memcmp(r->base.bytes, a->bytes, full) != 0) {
+		return false;
+	}
+	if (rest == 0) {
+		return true;
+	}
+	return ((r->base.bytes[full] ^ a->bytes[full]) &
+		(0xff << (8 - rest)) & 0xff) == 0;
+}
+
+static bool interface_matches(const struct ipcguard_rule *rule,
+			      const struct ipcguard_syntax *syntax)
+{
+	size_t i;
+
+	for (i = 0; i < rule->num_interfaces; i++) {
+		const struct ipcguard_interface_match *m =
+			&rule->interfaces[i];
+
+		if (m->any) {
+			return true;
+		}
+		if (memcmp(m->syntax.uuid, syntax->uuid, 16) != 0) {
+			continue;
+		}
+		if (m->any_version || (m->syntax.major == syntax->major &&
+				       m->syntax.minor == syntax->minor)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool opnum_matches(const struct ipcguard_rule *rule, uint16_t opnum)
+{
+	size_t i;
+
+	for (i = 0; i < rule->num_opnums; i++) {
+		if (opnum >= rule->opnums[i].first &&
+		    opnum <= rule->opnums[i].last) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether a rule's pipe list reaches the requested pipe, and how.  A rule
+ * is about what a pipe name reaches, so that no other name of the same
+ * thing gets round it: aliases match at every stage; at binds and
+ * requests an interface whose own pipe (IDL endpoint) the rule lists is
+ * followed to every other pipe that carries it.  A deny rule follows it to
+ * any pipe, so that a table older than the RPC server cannot open a way
+ * round; an allow rule only to pipes known to carry it, so that it cannot
+ * let an interface through a pipe that should not serve it.  An interface
+ * whose own pipes the rule does not list is not followed: a rule about
+ * lsarpc on \netlogon is about \netlogon ("ipcguard check" warns).
+ */
+static enum ipcguard_pipe_match pipe_matches(
+	const struct ipcguard_rule *rule,
+	const struct ipcguard_request *request, const char **listed)
+{
+	const char * const *list = rule->pipes;
+	size_t i;
+
+	*listed = NULL;
+	if (list == NULL || request->name == NULL) {
+		return IPCGUARD_PIPE_NO_MATCH;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (strcmp(list[i], "*") == 0 ||
+		    strcasecmp(list[i], request->name) == 0) {
+			*listed = list[i];
+			return IPCGUARD_PIPE_LISTED;
+		}
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (ipcguard_pipe_is_alias(list[i], request->name)) {
+			*listed = list[i];
+			return IPCGUARD_PIPE_ALIAS;
+		}
+	}
+	if (request->stage == IPCGUARD_STAGE_OPEN) {
+		return IPCGUARD_PIPE_NO_MATCH;
+	}
+	if (rule->allow &&
+	    !ipcguard_pipe_carries(request->name, request->syntax.uuid)) {
+		return IPCGUARD_PIPE_NO_MATCH;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (ipcguard_pipe_is_home(list[i], request->syntax.uuid)) {
+			*listed = list[i];
+			return IPCGUARD_PIPE_CARRIER;
+		}
+	}
+	return IPCGUARD_PIPE_NO_MATCH;
+}
+
+/*
+ * Which object, stage, interface and operation a rule is about.  The
+ * interface and the operation are compared first: they are cheap, and
+ * at binds and requests most rules are about another interface.
+ */
+static bool rule_targets(const struct ipcguard_rule *rule,
+			 const struct ipcguard_request *request,
+			 enum ipcguard_pipe_match *match, const char **listed)
+{
+	switch (request->object) {
+	case IPCGUARD_OBJECT_SHARE:
+		return name_matches(rule->shares, request->name);
+	case IPCGUARD_OBJECT_IPC:
+		return false;
+	case IPCGUARD_OBJECT_PIPE:
+		break;
+	}
+	switch (request->stage) {
+	case IPCGUARD_STAGE_OPEN:
+		if (rule->num_interfaces != 0) {
+			return false;
+		}
+		break;
+	case IPCGUARD_STAGE_BIND:
+		if (rule->num_interfaces == 0 || rule->num_opnums != 0 ||
+		    !interface_matches(rule, &request->syntax)) {
+			return false;
+		}
+		break;
+	case IPCGUARD_STAGE_REQUEST:
+		if (rule->num_opnums == 0 ||
+		    !interface_matches(rule, &request->syntax) ||
+		    !opnum_matches(rule, request->opnum)) {
+			return false;
+		}
+		break;
+	default:
+		return false;
+	}
+	*match = pipe_matches(rule, request, listed);
+	return *match != IPCGUARD_PIPE_NO_MATCH;
+}
+
+/*
+ * A security descriptor says who is permitted: an allow rule applies to
+ * callers it grants access, a deny rule to callers it does not.
+ */
+bool ipcguard_rule_applies(const struct ipcguard_rule *rule,
+			   const struct ipcguard_request *request,
+			   bool guests_restricted,
+			   const struct ipcguard_rule_hooks *hooks,
+			   enum ipcguard_pipe_match *match,
+			   const char **listed)
+{
+	*match = IPCGUARD_PIPE_NO_MATCH;
+	*listed = NULL;
+	if (!rule_targets(rule, request, match, listed)) {
+		return false;
+	}
+	if (rule->sessions != 0) {
+		unsigned kind = 1u << request->session;
+
+		/* Guests held to the anonymous rules are anonymous here. */
+		if (request->session == IPCGUARD_SESSION_GUEST &&
+		    guests_restricted) {
+			kind |= 1u << IPCGUARD_SESSION_ANONYMOUS;
+		}
+		if ((rule->sessions & kind) == 0) {
+			return false;
+		}
+	}
+	if (rule->num_addresses > 0) {
+		bool inside = false;
+		size_t i;
+
+		if (request->address == NULL) {
+			return !rule->allow;
+		}
+		for (i = 0; i < rule->num_addresses && !inside; i++) {
+			inside = address_in(&rule->addresses[i],
+					    request->address);
+		}
+		if (!inside) {
+			return false;
+		}
+	}
+	if (rule->exempt_local_system && request->local_system) {
+		return rule->allow;
+	}
+	if (rule->sd != NULL) {
+		bool granted;
+
+		granted = request->token != NULL && hooks != NULL &&
+			  hooks->access_check != NULL &&
+			  hooks->access_check(rule->sd, request->token,
+					      rule->access);
+
+		return rule->allow ? granted : !granted;
+	}
+	return true;
+}
+
+/*
+ * Pipe names that reach the same RPC interfaces, as Samba 4.17 serves
+ * them.  samba-dcerpcd gives each pipe name its own endpoint with its own
+ * interface list (librpc/rpc/dcesrv_core.c: dcesrv_interface_register()
+ * and find_interface_by_syntax_id()), filled from the endpoint() list of
+ * each interface's IDL; a bind to an interface its pipe does not list is
+ * rejected.  So which names reach an interface is a fixed table, kept here
+ * because a rule that names one of them must hold on all of them: a rule
+ * about \lsarpc that \lsass gets round is no rule.
+ *
+ * Aliases: names whose endpoints list the same interfaces (lsa.idl and
+ * dssetup.idl both name \lsarpc and \lsass; ntsvcs.idl names \ntsvcs and
+ * \plugplay).  On an AD DC \lsass carries drsuapi as well (drsuapi.idl).
+ */
+static const char * const pipe_aliases[][2] = {
+	{ "lsarpc", "lsass" },
+	{ "ntsvcs", "plugplay" },
+};
+
+/*
+ * Interfaces served on more than one endpoint.  "homes" are the pipes of
+ * the interface's IDL endpoint() list; "also" are pipes registered by
+ * hand: source3/rpc_server/lsa/srv_lsa_nt.c
+ * (dcesrv_interface_lsarpc_init_server) puts lsarpc on \netlogon too,
+ * which samba-dcerpcd listens on in the classic domain controller roles
+ * (source3/rpc_server/rpcd_lsad.c), as source4's AD DC does with
+ * "lsa over netlogon = yes".  Every other interface Samba 4.17 serves has
+ * exactly one pipe, or one alias group.
+ */
+static const struct {
+	const char *name;
+	const char *uuid;
+	uint16_t major;
+	const char *homes[3];
+	const char *also[2];
+} pipe_carriers[] = {
+	{ "lsarpc", "12345778-1234-abcd-ef00-0123456789ab", 0,
+	  { "lsarpc", "lsass" }, { "netlogon" } },
+	{ "dssetup", "3919286a-b10c-11d0-9ba8-00c04fd92ef5", 0,
+	  { "lsarpc", "lsass" }, { NULL } },
+	{ "drsuapi", "e3514235-4b06-11d1-ab04-00c04fc2dcd2", 4,
+	  { "lsass", "protected_storage" }, { NULL } },
+	{ "ntsvcs", "8d9f4e40-a03d-11ce-8f69-08003e30051b", 1,
+	  { "ntsvcs", "plugplay" }, { NULL } },
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool in_names(const char * const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n && names[i] != NULL; i++) {
+		if (strcasecmp(names[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ipcguard_pipe_is_alias(const char *listed, const char *pipe)
+{
+	size_t i;
+
+	if (listed == NULL || pipe == NULL || strcasecmp(listed, pipe) == 0) {
+		return false;
+	}
+	for (i = 0; i < ARRAY_LEN(pipe_aliases); i++) {
+		if (in_names(pipe_aliases[i], 2, listed) &&
+		    in_names(pipe_aliases[i], 2, pipe)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int carrier_of(const uint8_t uuid[16])
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(pipe_carriers); i++) {
+		uint8_t known[16];
+
+		if (ipcguard_uuid_parse(pipe_carriers[i].uuid, known) &&
+		    memcmp(known, uuid, sizeof(known)) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+bool ipcguard_pipe_is_home(const char *pipe, const uint8_t uuid[16])
+{
+	int c = carrier_of(uuid);
+
+	return c >= 0 && pipe != NULL &&
+	       in_names(pipe_carriers[c].homes, 3, pipe);
+}
+
+bool ipcguard_pipe_carries(const char *pipe, const uint8_t uuid[16])
+{
+	int c = carrier_of(uuid);
+
+	return c >= 0 && pipe != NULL &&
+	       (in_names(pipe_carriers[c].homes, 3, pipe) ||
+		in_names(pipe_carriers[c].also, 2, pipe));
+}
+
+/*
+ * The interfaces of the table a rule names (not "*": a rule about every
+ * interface of a pipe is about that pipe) without naming one of their own
+ * pipes, so that the rule does not follow them to the other pipes that
+ * carry them: "lsarpc on \lsarpc, \lsass" for a rule about lsarpc on
+ * \netlogon.  NULL when there are none.  For "ipcguard check".
+ */
+char *ipcguard_rule_missed_pipes(TALLOC_CTX *mem_ctx,
+				 const struct ipcguard_rule *rule)
+{
+	char *out = NULL;
+	size_t i, j, k;
+
+	if (rule->pipes == NULL || rule->num_interfaces == 0 ||
+	    (rule->pipes[0] != NULL && strcmp(rule->pipes[0], "*") == 0)) {
+		return NULL;
+	}
+	for (i = 0; i < ARRAY_LEN(pipe_carriers); i++) {
+		const char *sep = "";
+		uint8_t uuid[16];
+		bool named = false;
+
+		if (!ipcguard_uuid_parse(pipe_carriers[i].uuid, uuid)) {
+			continue;
+		}
+		for (j = 0; j < rule->num_interfaces; j++) {
+			const struct ipcguard_interface_match *m =
+				&rule->interfaces[j];
+
+			if (!m->any && memcmp(m->syntax.uuid, uuid, 16) == 0 &&
+			    (m->any_version ||
+			     m->syntax.major == pipe_carriers[i].major)) {
+				named = true;
+			}
+		}
+		for (k = 0; named && rule->pipes[k] != NULL; k++) {
+			if (ipcguard_pipe_is_home(rule->pipes[k], uuid)) {
+				named = false;
+			}
+		}
+		if (!named) {
+			continue;
+		}
+		out = talloc_asprintf_append_buffer(
+			out != NULL ? out : talloc_strdup(mem_ctx, ""),
+			"%s%s on", out != NULL ? "; " : "",
+			pipe_carriers[i].name);
+		for (k = 0; out != NULL && k < 3 + 2; k++) {
+			const char *p = k < 3 ? pipe_carriers[i].homes[k] :
+				pipe_carriers[i].also[k - 3];
+
+			if (p == NULL || in_names(rule->pipes, SIZE_MAX, p)) {
+				continue;
+			}
+			out = talloc_asprintf_append_buffer(out, "%s \\%s",
+							    sep, p);
+			sep = ",";
+		}
+		if (out == NULL) {
+			return NULL;
+		}
+	}
+	return out;
+}
