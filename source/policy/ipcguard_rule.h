@@ -161,7 +161,7 @@ void ipcguard_rules_sort(struct ipcguard_rule **rules, size_t num_rules);
 
 /*
  * Pipe names and the interfaces behind them, as Samba 4.17 serves them
- * (table and sources in ipcguard_rule.c).  A rule's pipe names stand for
+ * (table and sources in ipcguard_rule_match.c).  A rule's pipe names stand for
  * what they reach: at every stage a name matches its aliases too (lsass
  * for lsarpc, plugplay for ntsvcs); at binds and requests a rule about an
  * interface follows it from the pipes that are its own to every other pipe
