@@ -119,6 +119,32 @@ def test_socket_directory_with_wrong_permissions_refuses_anonymous():
                 s.rpcclient('anonymous', 'lsaquery'), 'lsarpc'))
 
 
+def test_reload_with_an_unsafe_socket_directory_ends_anonymous_pipes():
+    """The reload re-judgement asks the engine about the socket directory
+    too (issue 12): a live anonymous pipe ends, a user's pipe stays."""
+    import pytest
+    from impacket.dcerpc.v5 import srvs
+    from test_rules import bind
+
+    with Server(ipcguard={'null session pipes': 'lsarpc srvsvc'}) as s:
+        anon = bind(s, '\\srvsvc', srvs.MSRPC_UUID_SRVS, who='anonymous')
+        user = bind(s, '\\srvsvc', srvs.MSRPC_UUID_SRVS, who='user')
+        srvs.hNetrServerGetInfo(anon, 101)
+        np_dir = os.path.join(s.gate_dir, 'np')
+        os.chmod(np_dir, 0o777)
+        try:
+            s.wait_log(r'ipcguardd: .*/np is no longer a directory owned by')
+            assert s.smbcontrol('ipcguardd', 'reload-config').rc == 0
+            s.wait_log(r"ended pipe 'srvsvc' of anonymous session .* after "
+                       r"reload: rule pipe-gate: the gate's socket "
+                       r"directory")
+            with pytest.raises(Exception):
+                srvs.hNetrServerGetInfo(anon, 101)
+            srvs.hNetrServerGetInfo(user, 101)
+        finally:
+            os.chmod(np_dir, 0o700)
+
+
 def _second_gate(conf):
     env = harness.sanitizer_env() if harness.SANITIZED_GATE else None
     return subprocess.run([harness.GATE, '--foreground', '--no-process-group',
