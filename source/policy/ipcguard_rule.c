@@ -14,14 +14,13 @@
  * (at your option) any later version.
  */
 
-#include <stdarg.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "ipcguard_rule_parse.h"
+#include "ipcguard_rule_values.h"
 
 #define MAX_DESCRIPTION 256
 #define MAX_SDDL 4096
@@ -56,31 +55,6 @@ const char *ipcguard_stage_name(enum ipcguard_stage stage)
 		return "request";
 	}
 	return "unknown";
-}
-
-bool ipcguard_rule_fail(struct parse_state *s,
-			const char *field,
-			const char *fmt,
-			...)
-{
-	va_list ap;
-	char *what = NULL;
-
-	va_start(ap, fmt);
-	what = talloc_vasprintf(s->mem_ctx, fmt, ap);
-	va_end(ap);
-	*s->error = talloc_asprintf(s->mem_ctx, "rule '%s', field %s: %s",
-				    s->rule, field,
-				    what != NULL ? what : "out of memory");
-	return false;
-}
-
-/* Control bytes in an error message would break a log line. */
-const char *ipcguard_rule_shown(struct parse_state *s, const char *value)
-{
-	const char *out = ipcguard_printable(s->mem_ctx, value, strlen(value));
-
-	return out != NULL ? out : "";
 }
 
 static bool name_ok(const char *name)

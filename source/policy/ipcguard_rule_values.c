@@ -13,12 +13,38 @@
  */
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "ipcguard_rule_parse.h"
+#include "ipcguard_rule_values.h"
+
+bool ipcguard_rule_fail(struct parse_state *s,
+			const char *field,
+			const char *fmt,
+			...)
+{
+	va_list ap;
+	char *what = NULL;
+
+	va_start(ap, fmt);
+	what = talloc_vasprintf(s->mem_ctx, fmt, ap);
+	va_end(ap);
+	*s->error = talloc_asprintf(s->mem_ctx, "rule '%s', field %s: %s",
+				    s->rule, field,
+				    what != NULL ? what : "out of memory");
+	return false;
+}
+
+/* Control bytes in an error message would break a log line. */
+const char *ipcguard_rule_shown(struct parse_state *s, const char *value)
+{
+	const char *out = ipcguard_printable(s->mem_ctx, value, strlen(value));
+
+	return out != NULL ? out : "";
+}
 
 /*
  * Split values on commas and white space; an SDDL is not split.  NULL

@@ -10,8 +10,8 @@
  * (at your option) any later version.
  */
 
-#ifndef IPCGUARD_RULE_PARSE_H
-#define IPCGUARD_RULE_PARSE_H
+#ifndef IPCGUARD_RULE_VALUES_H
+#define IPCGUARD_RULE_VALUES_H
 
 #include "ipcguard_rule.h"
 #include "ipcguard_parse.h"
@@ -52,4 +52,4 @@ bool ipcguard_rule_parse_opnums(struct parse_state *s,
 				const char * const *values,
 				struct ipcguard_rule *rule);
 
-#endif /* IPCGUARD_RULE_PARSE_H */
+#endif /* IPCGUARD_RULE_VALUES_H */
