@@ -93,6 +93,9 @@ struct ipcguardd_conn {
 	uint32_t npa_flags;	/* smbd's NPA flags, taken out of the token */
 	/* The token the RPC server sees: what rules' SDDL is checked on. */
 	struct security_token *token;
+	/* The token is NT AUTHORITY\SYSTEM's (Samba's own callers); found
+	 * once, not on every call judged. */
+	bool local_system;
 	struct ipcguard_address address;
 	bool have_address;
 	struct tstream_context *client_stream;

@@ -295,6 +295,8 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	if (have_session) {
 		/* What the RPC server will see is what rules judge. */
 		conn->token = session_info->session_info->security_token;
+		conn->local_system = security_token_has_sid(
+			conn->token, &global_sid_System);
 		if (ipcguard_strip_everyone(gate->policy, conn->kind) &&
 		    ipcguard_token_remove_everyone(conn->token)) {
 			DBG_DEBUG("ipcguardd: removed Everyone from the %s "

@@ -197,8 +197,7 @@ enum ipcguard_stage conn_judge(struct ipcguardd_conn *conn,
 	request->name = conn->pipe;
 	request->address = conn->have_address ? &conn->address : NULL;
 	request->token = conn->token;
-	request->local_system = conn->token != NULL &&
-		security_token_has_sid(conn->token, &global_sid_System);
+	request->local_system = conn->local_system;
 	request->no_session = conn->token == NULL;
 	request->pipe_dir_unsafe = conn->gate->np_dir_unsafe;
 	ipcguard_judge(conn->gate->policy, request, first, decision,

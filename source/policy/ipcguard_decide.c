@@ -217,6 +217,11 @@ static void decide_by_policy(const struct ipcguard_policy *policy,
 		set(d, IPCGUARD_DENY, "invalid-request", "no request given");
 		return;
 	}
+	if (request->no_session) {
+		set(d, IPCGUARD_DENY, "invalid-request",
+		    "the handshake carries no session");
+		return;
+	}
 	if (ipcguard_session_is_restricted(policy, request->session) &&
 	    !ipcguard_policy_is_valid(policy)) {
 		set(d, IPCGUARD_DENY, "invalid-policy",
@@ -324,15 +329,6 @@ void ipcguard_decide(const struct ipcguard_policy *policy,
 		     const struct ipcguard_request *request,
 		     struct ipcguard_decision *d)
 {
-	if (request != NULL && request->no_session) {
-		d->by_rule = NULL;
-		d->audit_rule = NULL;
-		d->pipe_match = IPCGUARD_PIPE_NO_MATCH;
-		d->pipe_listed = NULL;
-		set(d, IPCGUARD_DENY, "invalid-request",
-		    "the handshake carries no session");
-		return;
-	}
 	decide_by_policy(policy, request, d);
 	if (request != NULL && request->pipe_dir_unsafe &&
 	    request->object == IPCGUARD_OBJECT_PIPE &&
