@@ -30,7 +30,8 @@ def build(bld):
                        source/policy/ipcguard_registry.c
                        source/policy/ipcguard_options.c
                        source/policy/ipcguard_policy.c
-                       source/policy/ipcguard_decide.c'''
+                       source/policy/ipcguard_decide.c
+                       source/policy/ipcguard_tcp.c'''
     policy_deps = 'talloc'
     common_source = '''source/common/ipcguard_session.c
                        source/common/ipcguard_gate_probe.c
@@ -39,7 +40,8 @@ def build(bld):
                        source/common/ipcguard_samba_hooks.c
                        source/common/ipcguard_ruledb.c
                        source/common/ipcguard_last_valid.c
-                       source/common/ipcguard_load.c'''
+                       source/common/ipcguard_load.c
+                       source/common/ipcguard_nft.c'''
     common_deps = 'samba-security smbconf common_auth jansson ldb ndr-samba4'
     gate_source = '''source/gate/gate_main.c
                      source/gate/gate_policy.c
@@ -50,11 +52,14 @@ def build(bld):
                      source/gate/gate_bounds.c
                      source/gate/gate_refuse.c
                      source/gate/gate_relay.c
-                     source/gate/gate_winreg.c'''
+                     source/gate/gate_winreg.c
+                     source/gate/gate_tcp.c
+                     source/gate/gate_tcp_auth.c
+                     source/gate/gate_tcp_ports.c'''
     gate_deps = '''talloc tevent CMDLINE_S3 samba3core smbconf msrpc3
                    npa_tstream dcerpc-binding ndr-samba ndr-standard
                    samba-security
-                   server_id_db samba-sockets'''
+                   server_id_db samba-sockets cliauth'''
     # Find the distribution's private Samba libraries the way Debian's own
     # binaries do.
     rpath_ldflags = '-Wl,--enable-new-dtags,-rpath,%s' % bld.env.PRIVATELIBDIR

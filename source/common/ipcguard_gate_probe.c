@@ -185,8 +185,19 @@ bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, unsigned timeout_ms,
  * they report: ncalrpc, and ncacn_ip_tcp on port 135 (epmapper) and the
  * dynamic port range.  Callers there never pass through the gate.
  */
-const char *ipcguard_ungated_transports(void)
+const char *ipcguard_ungated_transports(unsigned tcp_door_port)
 {
+	if (tcp_door_port != 0) {
+		/* ncalrpc is left: local callers only. */
+		return NULL;
+	}
+	if (lp_server_role() == ROLE_ACTIVE_DIRECTORY_DC) {
+		return "server role = active directory domain controller: "
+		       "the samba process serves ncacn_ip_tcp (port 135 and "
+		       "the rpc server dynamic port range), where anonymous "
+		       "callers get Samba's own rules, not the pipe list; "
+		       "set ipcguard:tcp door port (see ipcguardd(8))";
+	}
 	if (lp_rpc_start_on_demand_helpers()) {
 		return NULL;
 	}
@@ -194,5 +205,20 @@ const char *ipcguard_ungated_transports(void)
 	       "daemon and also serves ncacn_ip_tcp (port 135 and the rpc "
 	       "server dynamic port range) and ncalrpc, where anonymous "
 	       "callers get Samba's own rules: ipcguardd only sees named "
-	       "pipes";
+	       "pipes unless ipcguard:tcp door port is set";
+}
+
+const char *ipcguard_gate_down_breaks(void)
+{
+	if (lp_server_role() == ROLE_ACTIVE_DIRECTORY_DC ||
+	    lp_server_role() == ROLE_DOMAIN_PDC ||
+	    lp_server_role() == ROLE_DOMAIN_BDC) {
+		return "every named pipe open fails for every caller until "
+		       "ipcguardd is back: winbindd's user and group lookups "
+		       "(wbinfo -u) come back empty, and members cannot use "
+		       "netlogon, samr or lsarpc over SMB";
+	}
+	return "every named pipe open fails for every caller until "
+	       "ipcguardd is back (winbindd's lookups through this server "
+	       "too)";
 }

@@ -43,8 +43,16 @@ bool ipcguard_gate_probe(TALLOC_CTX *mem_ctx, unsigned timeout_ms,
 
 /*
  * Why callers reach Samba's RPC servers over transports the gate does not
- * see, in words for the log, or NULL when named pipes are the only way in.
+ * see, in words for the log, or NULL when named pipes are the only way in
+ * or the TCP door (tcp_door_port, "ipcguard:tcp door port") stands in
+ * front of TCP.
  */
-const char *ipcguard_ungated_transports(void);
+const char *ipcguard_ungated_transports(unsigned tcp_door_port);
+
+/*
+ * What stops working while ipcguardd is down, in words for the log and
+ * the tool: smbd sends every pipe open to the gate's directory.
+ */
+const char *ipcguard_gate_down_breaks(void);
 
 #endif /* IPCGUARD_GATE_PROBE_H */

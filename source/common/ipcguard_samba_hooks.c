@@ -143,11 +143,54 @@ static bool opnum_by_name(const struct ipcguard_syntax *syntax,
 	return false;
 }
 
+/*
+ * The named pipes an interface's IDL lists as its endpoints
+ * ("ncacn_np:[\\pipe\\samr]"), without the "\pipe\" prefix.
+ */
+static const char **interface_pipes(TALLOC_CTX *mem_ctx,
+				    const struct ipcguard_syntax *syntax)
+{
+	const struct ndr_interface_table *table = table_of(syntax);
+	const char **pipes = NULL;
+	uint32_t i;
+
+	pipes = talloc_zero_array(mem_ctx, const char *, 1);
+	if (pipes == NULL || table == NULL || table->endpoints == NULL) {
+		return pipes;
+	}
+	for (i = 0; i < table->endpoints->count; i++) {
+		const char *ep = table->endpoints->names[i];
+		const char *prefix = "ncacn_np:[\\pipe\\";
+		size_t len;
+		char *name = NULL;
+
+		if (strncasecmp_m(ep, prefix, strlen(prefix)) != 0) {
+			continue;
+		}
+		ep += strlen(prefix);
+		len = strcspn(ep, "]");
+		name = talloc_strndup(pipes, ep, len);
+		if (name == NULL) {
+			TALLOC_FREE(pipes);
+			return NULL;
+		}
+		pipes = talloc_realloc(mem_ctx, pipes, const char *,
+				       talloc_array_length(pipes) + 1);
+		if (pipes == NULL) {
+			return NULL;
+		}
+		pipes[talloc_array_length(pipes) - 2] = name;
+		pipes[talloc_array_length(pipes) - 1] = NULL;
+	}
+	return pipes;
+}
+
 const struct ipcguard_rule_hooks ipcguard_samba_rule_hooks = {
 	.compile_sddl = compile_sddl,
 	.access_check = access_check,
 	.interface_by_name = interface_by_name,
 	.opnum_by_name = opnum_by_name,
+	.interface_pipes = interface_pipes,
 };
 
 char *ipcguard_syntax_name(TALLOC_CTX *mem_ctx,

@@ -13,6 +13,9 @@
  *   gate_refuse.c    faults, and refused pipes
  *   gate_relay.c     the relay of a forwarded pipe (gate_relay_send())
  *   gate_winreg.c    winreg handles, for the registry paths
+ *   gate_tcp.c       the TCP door: redirected ncacn_ip_tcp callers
+ *   gate_tcp_auth.c  whether a TCP caller is anonymous
+ *   gate_tcp_ports.c Samba's RPC ports, and the nftables redirect
  *
  * Copyright (C) 2026 ipcguard developers
  *
@@ -105,6 +108,45 @@ struct ipcguardd_conn {
 	/* Presentation contexts as the RPC server bound them. */
 	struct ipcguard_contexts *contexts;
 	struct gate_winreg *winreg;	/* winreg handles: gate_winreg.c */
+	struct gate_tcp *tcp;		/* through the TCP door; else NULL */
+};
+
+/* Who a caller over TCP is, as far as its authentication says. */
+enum gate_tcp_caller {
+	GATE_TCP_PENDING = 0,	/* nothing said yet: judged as anonymous */
+	GATE_TCP_ANONYMOUS,	/* for good */
+	GATE_TCP_AUTHENTICATED,	/* relayed untouched */
+};
+
+/* What a connection through the TCP door has beyond a pipe's. */
+struct gate_tcp {
+	enum gate_tcp_caller caller;
+	bool bound;		/* a bind came */
+	uint16_t port;		/* the port the caller asked for */
+};
+
+#define GATE_TCP_MAX_PORTS 64
+
+struct gate_tcp_listening {
+	uint16_t port;
+	unsigned long inode;
+};
+
+/* The TCP door: gate_tcp.c, gate_tcp_ports.c. */
+struct gate_tcp_door {
+	struct ipcguardd *gate;
+	unsigned port;
+	int fd[2];			/* IPv4, IPv6 */
+	struct tevent_fd *fde[2];
+	struct ipcguardd_listener *listener;	/* counters, for status */
+	/* The ports redirected to the door, sorted, and as text. */
+	uint16_t ports[GATE_TCP_MAX_PORTS];
+	size_t num_ports;
+	char *ports_text;
+	bool applied;			/* the nftables table is in place */
+	struct gate_tcp_listening seen[GATE_TCP_MAX_PORTS];
+	size_t num_seen;
+	char *problem;			/* why TCP callers pass around it */
 };
 
 /* What each database rule did since the gate started. */
@@ -150,6 +192,7 @@ struct ipcguardd {
 	struct timeval last_exhausted;
 	struct tevent_timer *accept_retry;
 	uint64_t num_fd_exhausted;
+	struct gate_tcp_door *door;	/* NULL: no TCP door */
 };
 
 /*
@@ -227,5 +270,16 @@ struct tevent_req *gate_relay_send(TALLOC_CTX *mem_ctx,
 				   struct tevent_context *ev,
 				   struct ipcguardd_conn *conn);
 void gate_relay_recv(struct tevent_req *req, const char **why);
+
+/* gate_tcp.c */
+void gate_tcp_door_setup(struct ipcguardd *gate);
+
+/* gate_tcp_auth.c */
+void gate_tcp_learn(struct ipcguardd_conn *conn,
+		    const struct ncacn_packet *pkt);
+
+/* gate_tcp_ports.c */
+bool gate_tcp_port_redirected(struct ipcguardd *gate, uint16_t port);
+void gate_tcp_ports_refresh(struct ipcguardd *gate);
 
 #endif /* IPCGUARD_GATE_H */

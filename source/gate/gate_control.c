@@ -68,10 +68,26 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 		text = talloc_asprintf_append_buffer(
 			text, "problem=%s\n", gate_reload_problem_text());
 	}
-	problem = ipcguard_ungated_transports();
+	problem = ipcguard_ungated_transports(
+		gate->policy != NULL ? gate->policy->tcp_door_port : 0);
 	if (text != NULL && problem != NULL) {
 		text = talloc_asprintf_append_buffer(text, "problem=%s\n",
 						     problem);
+	}
+	if (text != NULL && gate->door != NULL) {
+		const struct ipcguardd_listener *d = gate->door->listener;
+
+		text = talloc_asprintf_append_buffer(
+			text, "tcp_door=%u ports=%s allowed=%" PRIu64
+			" refused=%" PRIu64 "\n", gate->door->port,
+			gate->door->ports_text != NULL ?
+			gate->door->ports_text : "none", d->num_allowed,
+			d->num_refused);
+	}
+	if (text != NULL && gate->door != NULL &&
+	    gate->door->problem != NULL) {
+		text = talloc_asprintf_append_buffer(
+			text, "problem=%s\n", gate->door->problem);
 	}
 	for (l = gate->listeners; text != NULL && l != NULL; l = l->next) {
 		text = talloc_asprintf_append_buffer(

@@ -274,6 +274,7 @@ void gate_rescan_timer(struct tevent_context *ev, struct tevent_timer *te,
 	gate_check_dirs(gate);
 	gate_check_sockets(gate);
 	gate_rescan(gate);
+	gate_tcp_ports_refresh(gate);
 	if (gate->heap_trim_due && gate->num_open == 0) {
 		/*
 		 * A burst of connections leaves glibc's heap at its high

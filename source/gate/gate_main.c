@@ -65,6 +65,16 @@ static const char *baseline_pipes[] = {
 };
 
 /*
+ * What the AD DC's own RPC server (the "samba" process) adds, from the
+ * endpoints of its endpoint servers' IDL: drsuapi and backupkey on
+ * \protected_storage, dnsserver, unixinfo, browser.  Known from the
+ * start, so that no open fails before the first rescan sees them.
+ */
+static const char *ad_dc_pipes[] = {
+	"protected_storage", "dnsserver", "unixinfo", "browser", NULL,
+};
+
+/*
  * A second gate must leave the first one's sockets alone: binding them
  * would take every pipe open away from it.  Both the pid file (same
  * smb.conf) and the control socket (another smb.conf with the same gate
@@ -180,7 +190,12 @@ static bool gate_setup_sockets(struct ipcguardd *gate)
 	    lp_server_role() == ROLE_ACTIVE_DIRECTORY_DC) {
 		gate_add_listener(gate, "netlogon");
 	}
+	for (i = 0; lp_server_role() == ROLE_ACTIVE_DIRECTORY_DC &&
+		    ad_dc_pipes[i] != NULL; i++) {
+		gate_add_listener(gate, ad_dc_pipes[i]);
+	}
 	gate_rescan(gate);
+	gate_tcp_door_setup(gate);
 	return tevent_add_timer(gate->ev, gate, timeval_current_ofs(1, 0),
 				gate_rescan_timer, gate) != NULL;
 }

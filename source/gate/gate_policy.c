@@ -45,17 +45,18 @@ static char *gate_reload_problem = NULL;
 bool gate_load_policy(struct ipcguardd *gate, bool reload)
 {
 	struct ipcguard_policy *policy = NULL;
-	const char *problem = ipcguard_ungated_transports();
+	const char *problem = NULL;
 	char *error = NULL;
 	size_t i;
 
-	if (problem != NULL && !reload) {
-		DBG_ERR("ipcguardd: %s\n", problem);
-	}
 	policy = ipcguard_policy_load_all(gate);
 	if (policy == NULL) {
 		DBG_ERR("ipcguardd: out of memory loading the policy\n");
 		return false;
+	}
+	problem = ipcguard_ungated_transports(policy->tcp_door_port);
+	if (problem != NULL && !reload) {
+		DBG_ERR("ipcguardd: %s\n", problem);
 	}
 	for (i = 0; policy->errors[i] != NULL; i++) {
 		DBG_ERR("ipcguardd: invalid policy: %s\n", policy->errors[i]);
@@ -198,8 +199,13 @@ enum ipcguard_stage conn_judge(struct ipcguardd_conn *conn,
 	request->address = conn->have_address ? &conn->address : NULL;
 	request->token = conn->token;
 	request->local_system = conn->local_system;
-	request->no_session = conn->token == NULL;
+	request->no_session = conn->tcp == NULL && conn->token == NULL;
 	request->pipe_dir_unsafe = conn->gate->np_dir_unsafe;
+	if (conn->tcp != NULL) {
+		ipcguard_judge_tcp(conn->gate->policy, request, decision,
+				   conn_observe, &j);
+		return j.last;
+	}
 	ipcguard_judge(conn->gate->policy, request, first, decision,
 		       conn_observe, &j);
 	return j.last;
@@ -243,6 +249,23 @@ static void log_rpc_refusal(struct ipcguardd_conn *conn,
  * Every context of a bind or alter context must be allowed, and the offer
  * must be one the server's answer can be matched against.
  */
+/*
+ * Whether the gate judges this connection's binds and calls: every pipe;
+ * over TCP, callers not (yet) shown to be authenticated.  Binds of callers
+ * whose authentication is still under way go on unjudged, their calls
+ * are judged from the bind on.
+ */
+static bool conn_judges(const struct ipcguardd_conn *conn, bool bind)
+{
+	if (conn->tcp == NULL) {
+		return true;
+	}
+	if (conn->tcp->caller == GATE_TCP_AUTHENTICATED) {
+		return false;
+	}
+	return !bind || conn->tcp->caller == GATE_TCP_ANONYMOUS;
+}
+
 static bool judge_bind(struct ipcguardd_conn *conn, uint32_t call_id,
 		       const struct dcerpc_bind *bind)
 {
@@ -250,7 +273,7 @@ static bool judge_bind(struct ipcguardd_conn *conn, uint32_t call_id,
 	const char *why = NULL;
 	uint8_t i;
 
-	for (i = 0; i < bind->num_contexts; i++) {
+	for (i = 0; conn_judges(conn, true) && i < bind->num_contexts; i++) {
 		struct ipcguard_request request = {
 			.stage = IPCGUARD_STAGE_BIND,
 		};
@@ -310,6 +333,9 @@ static bool judge_request(struct ipcguardd_conn *conn,
 		conn->gate->num_rpc_refused++;
 		return false;
 	}
+	if (!conn_judges(conn, false)) {
+		return true;
+	}
 	request.syntax = *bound;
 	gate_winreg_describe(conn, &conn->winreg, conn->gate->policy,
 			     conn->token, pkt, &request);
@@ -334,6 +360,9 @@ enum pdu_fate judge_pdu(struct ipcguardd_conn *conn, struct gate_call *call,
 	bool first = (pkt->pfc_flags & DCERPC_PFC_FLAG_FIRST) != 0;
 	bool last = (pkt->pfc_flags & DCERPC_PFC_FLAG_LAST) != 0;
 
+	if (conn->tcp != NULL) {
+		gate_tcp_learn(conn, pkt);
+	}
 	switch (pkt->ptype) {
 	case DCERPC_PKT_BIND:
 		return judge_bind(conn, pkt->call_id, &pkt->u.bind) ?
@@ -389,6 +418,7 @@ void gate_reload(struct messaging_context *msg, void *private_data,
 	if (!gate_load_policy(gate, true)) {
 		return;
 	}
+	gate_tcp_door_setup(gate);
 	/* A tightened policy also ends live pipes it now refuses. */
 	for (conn = gate->conns; conn != NULL; conn = next) {
 		struct ipcguard_request request = {
@@ -397,7 +427,8 @@ void gate_reload(struct messaging_context *msg, void *private_data,
 		struct ipcguard_decision decision = { 0 };
 
 		next = conn->next;
-		if (!conn->allowed) {
+		if (!conn->allowed || conn->tcp != NULL) {
+			/* TCP callers open nothing: each call is judged. */
 			continue;
 		}
 		conn_judge(conn, &request, IPCGUARD_STAGE_OPEN, &decision);

@@ -66,7 +66,7 @@ struct ipcguard_config {
  * the module afresh, so a stamp in the lock directory holding the main
  * smbd's pid records that this smbd has said it.
  */
-static void log_ungated_transports(void)
+static void log_ungated_transports(const struct ipcguard_policy *policy)
 {
 	static bool done = false;
 	const char *problem = NULL;
@@ -82,7 +82,7 @@ static void log_ungated_transports(void)
 	path = lock_path(talloc_tos(), "ipcguard-transports-logged");
 	stamp = talloc_asprintf(talloc_tos(), "smbd_pid=%d\n",
 				(int)getppid());
-	problem = ipcguard_ungated_transports();
+	problem = ipcguard_ungated_transports(policy->tcp_door_port);
 	if (problem == NULL || path == NULL || stamp == NULL) {
 		if (path != NULL) {
 			(void)unlink(path);
@@ -174,7 +174,7 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 		    config->policy->warnings[i] != NULL; i++) {
 		DBG_ERR("ipcguard: %s\n", config->policy->warnings[i]);
 	}
-	log_ungated_transports();
+	log_ungated_transports(config->policy);
 	/* Each client's smbd child loads the policy afresh: the last valid
 	 * one is handed on through the store, under the main smbd's pid. */
 	if (ipcguard_policy_is_valid(config->policy)) {
@@ -221,6 +221,11 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 					talloc_tos(),
 					config->policy->gate_probe_timeout,
 					&gate_problem);
+		}
+		if (!request.pipe_gate_ready && gate_problem != NULL) {
+			gate_problem = talloc_asprintf(
+				talloc_tos(), "%s; %s", gate_problem,
+				ipcguard_gate_down_breaks());
 		}
 	} else {
 		request.object = IPCGUARD_OBJECT_SHARE;

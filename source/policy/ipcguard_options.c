@@ -148,6 +148,15 @@ const struct ipcguard_option_info ipcguard_options[] = {
 		.description = "milliseconds an anonymous tree connect waits "
 			       "for ipcguardd to answer before it is refused",
 	},
+	{
+		.name = IPCGUARD_OPT_TCP_DOOR_PORT,
+		.default_value = "0",
+		.description = "port on which ipcguardd takes the "
+			       "ncacn_ip_tcp connections the packet filter "
+			       "redirects to it from port 135 and Samba's RPC "
+			       "ports, so that anonymous callers get over TCP "
+			       "what they get over SMB (0: no TCP door)",
+	},
 	{ .name = NULL },
 };
 

@@ -36,6 +36,7 @@
 #define IPCGUARD_OPT_MAX_PIPES_PER_ADDRESS "max pipes per address"
 #define IPCGUARD_OPT_REFUSED_PIPE_TIMEOUT "refused pipe timeout"
 #define IPCGUARD_OPT_GATE_PROBE_TIMEOUT "gate probe timeout"
+#define IPCGUARD_OPT_TCP_DOOR_PORT "tcp door port"
 
 struct ipcguard_option_info {
 	const char *name;

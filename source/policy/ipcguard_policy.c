@@ -337,6 +337,17 @@ struct ipcguard_policy *ipcguard_policy_load(TALLOC_CTX *mem_ctx,
 	load_uint(policy, getter, private_data,
 		  IPCGUARD_OPT_GATE_PROBE_TIMEOUT, 100, 60000,
 		  &policy->gate_probe_timeout);
+	load_uint(policy, getter, private_data, IPCGUARD_OPT_TCP_DOOR_PORT,
+		  0, 65535, &policy->tcp_door_port);
+	if (policy->tcp_door_port == 135 || policy->tcp_door_port == 445 ||
+	    policy->tcp_door_port == 139) {
+		ipcguard_policy_add_error(
+			policy, talloc_asprintf(
+				policy, "ipcguard:" IPCGUARD_OPT_TCP_DOOR_PORT
+				" = %u: the door must be a port of its own, "
+				"not one that Samba serves",
+				policy->tcp_door_port));
+	}
 	return policy;
 }
 

@@ -71,6 +71,9 @@ struct ipcguard_policy {
 	/* Milliseconds the module and the tool wait for the gate's answer
 	 * on its control socket. */
 	unsigned gate_probe_timeout;
+	/* Where ipcguardd takes redirected ncacn_ip_tcp callers; 0: it
+	 * does not. */
+	unsigned tcp_door_port;
 
 	/* Rules from the rule database, in evaluation order (see
 	 * ipcguard_rules_sort()); hooks as they were parsed with. */
@@ -154,6 +157,20 @@ void ipcguard_judge(const struct ipcguard_policy *policy,
 		    enum ipcguard_stage first,
 		    struct ipcguard_decision *d,
 		    ipcguard_judge_observer observe, void *private_data);
+
+/*
+ * Judge a call that came over ncacn_ip_tcp (stage bind or request; the
+ * request's object and name are ignored): what the caller would get over
+ * SMB through the best named pipe that reaches the interface, after the
+ * IPC$ tree connect.  Needs the hooks' interface_pipes for interfaces
+ * outside the carrier table; an interface no pipe reaches is refused to
+ * restricted sessions (rule "tcp-no-pipe").  observe sees the stages of
+ * the pipe that decided.
+ */
+void ipcguard_judge_tcp(const struct ipcguard_policy *policy,
+			const struct ipcguard_request *request,
+			struct ipcguard_decision *d,
+			ipcguard_judge_observer observe, void *private_data);
 
 /*
  * Whether an entry of Samba's np directory may become a listening

@@ -103,6 +103,11 @@ struct ipcguard_rule_hooks {
 	/* Resolve an operation name of an interface to its opnum. */
 	bool (*opnum_by_name)(const struct ipcguard_syntax *syntax,
 			      const char *name, uint16_t *opnum);
+	/* The named pipes the interface's IDL lists as its endpoints, NULL
+	 * terminated, as a talloc array on mem_ctx (empty when unknown);
+	 * NULL when out of memory. */
+	const char **(*interface_pipes)(TALLOC_CTX *mem_ctx,
+				       const struct ipcguard_syntax *syntax);
 };
 
 struct ipcguard_rule {
@@ -185,6 +190,12 @@ bool ipcguard_pipe_is_home(const char *pipe, const uint8_t uuid[16]);
 /* Whether Samba serves the interface on pipe, for the interfaces served on
  * more than one endpoint. */
 bool ipcguard_pipe_carries(const char *pipe, const uint8_t uuid[16]);
+
+/* Adds to pipes (NULL terminated, talloc) the pipes of the table that
+ * carry the interface and are not in it yet.  Returns NULL when out of
+ * memory. */
+const char **ipcguard_pipes_carrying(const char **pipes,
+				     const uint8_t uuid[16]);
 
 /* What a rule about an interface misses because it names none of the
  * interface's own pipes ("lsarpc on \lsarpc, \lsass"), or NULL. */

@@ -342,6 +342,35 @@ bool ipcguard_pipe_carries(const char *pipe, const uint8_t uuid[16])
 		in_names(pipe_carriers[c].also, 2, pipe));
 }
 
+static const char **add_pipe(const char **pipes, const char *name)
+{
+	size_t n = talloc_array_length(pipes);
+
+	if (name == NULL || in_names(pipes, n, name)) {
+		return pipes;
+	}
+	pipes = talloc_realloc(NULL, pipes, const char *, n + 1);
+	if (pipes == NULL) {
+		return NULL;
+	}
+	pipes[n - 1] = name;
+	pipes[n] = NULL;
+	return pipes;
+}
+
+const char **ipcguard_pipes_carrying(const char **pipes,
+				     const uint8_t uuid[16])
+{
+	int c = carrier_of(uuid);
+	size_t i;
+
+	for (i = 0; c >= 0 && pipes != NULL && i < 3 + 2; i++) {
+		pipes = add_pipe(pipes, i < 3 ? pipe_carriers[c].homes[i] :
+				 pipe_carriers[c].also[i - 3]);
+	}
+	return pipes;
+}
+
 /*
  * The interfaces of the table a rule names (not "*": a rule about every
  * interface of a pipe is about that pipe) without naming one of their own

@@ -9,6 +9,7 @@
  *                                    address ADDR, get it, and which rule
  *                                    decides
  *   ipcguard [-s smb.conf] status    live figures from the running gate
+ *   ipcguard tcp-door remove         remove the gate's nftables table
  *
  * It runs the same policy engine and gate probe as the module and the gate,
  * so its answers are theirs.  This file reads the command line and loads
@@ -28,6 +29,21 @@
 
 #include "ipcguard_tool.h"
 #include "ipcguard_load.h"
+#include "ipcguard_nft.h"
+
+/* The table outlives the gate on purpose; the package removes it. */
+static int cmd_tcp_door_remove(TALLOC_CTX *mem_ctx)
+{
+	char *error = ipcguard_nft_remove_door(mem_ctx);
+
+	if (error != NULL) {
+		fprintf(stderr, "ipcguard: tcp-door remove: %s\n", error);
+		return 1;
+	}
+	printf("nftables table %s removed: ncacn_ip_tcp callers reach "
+	       "Samba directly\n", IPCGUARD_NFT_TABLE);
+	return 0;
+}
 
 int main(int argc, const char *argv[])
 {
@@ -64,7 +80,7 @@ int main(int argc, const char *argv[])
 			       "share|pipe|ipc NAME [from ADDRESS] "
 			       "[interface IFACE [opnum N]] [sids SID,...] | "
 			       "rule list | show NAME | delete NAME | "
-			       "add NAME FIELD=VALUE...");
+			       "add NAME FIELD=VALUE... | tcp-door remove");
 	ret = poptGetNextOpt(pc);
 	if (ret != -1) {
 		fprintf(stderr, "ipcguard: %s: %s\n", poptBadOption(pc, 0),
@@ -86,10 +102,17 @@ int main(int argc, const char *argv[])
 	if (nargs == 0) {
 		fprintf(stderr, "usage: ipcguard [-s smb.conf] check | show | "
 			"status | explain CALLER share|pipe|ipc NAME | "
-			"rule list|show|delete|add\n");
+			"rule list|show|delete|add | tcp-door remove\n");
 		return 2;
 	}
 
+	/* Needs no smb.conf: the package runs it on its way out. */
+	if (strequal(args[0], "tcp-door") && nargs == 2 &&
+	    strequal(args[1], "remove")) {
+		ret = cmd_tcp_door_remove(frame);
+		TALLOC_FREE(frame);
+		return ret;
+	}
 	if (!lp_load_with_shares(get_dyn_CONFIGFILE())) {
 		fprintf(stderr, "ipcguard: cannot load %s\n",
 			get_dyn_CONFIGFILE());

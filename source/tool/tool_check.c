@@ -86,6 +86,80 @@ static void warn_rules_missing_pipes(TALLOC_CTX *mem_ctx,
 	}
 }
 
+/* How long "ipcguard status" waits for the gate's figures. */
+#define IPCGUARD_STATUS_TIMEOUT_MS 15000
+
+/* The gate's status text, or NULL with *problem set. */
+static char *gate_status_text(TALLOC_CTX *mem_ctx,
+			      const struct ipcguard_policy *policy,
+			      const char **problem)
+{
+	char buf[65536];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	/*
+	 * An admin asking for figures can wait longer than a tree connect:
+	 * a gate in the middle of a reload answers when it is done.
+	 */
+	unsigned timeout = MAX(policy->gate_probe_timeout,
+			       IPCGUARD_STATUS_TIMEOUT_MS);
+
+	fd = ipcguard_gate_connect(mem_ctx, timeout, problem);
+	if (fd == -1) {
+		return NULL;
+	}
+	while (got < sizeof(buf) - 1 &&
+	       (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0) {
+		got += n;
+	}
+	close(fd);
+	if (got == 0) {
+		*problem = talloc_asprintf(mem_ctx, "ipcguardd accepted the "
+					   "connection but sent nothing "
+					   "within %u ms", timeout);
+		return NULL;
+	}
+	return talloc_strndup(mem_ctx, buf, got);
+}
+
+/*
+ * With a TCP door configured, whether the running gate has it open in
+ * front of Samba's ports; the gate's own words if not.
+ */
+static unsigned check_tcp_door(TALLOC_CTX *mem_ctx,
+			       const struct ipcguard_policy *policy)
+{
+	const char *problem = NULL;
+	char *text = NULL, *line = NULL, *save = NULL;
+	unsigned problems = 0;
+	bool open = false;
+
+	if (policy->tcp_door_port == 0) {
+		return 0;
+	}
+	text = gate_status_text(mem_ctx, policy, &problem);
+	for (line = text != NULL ? strtok_r(text, "\n", &save) : NULL;
+	     line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "tcp_door=", 9) == 0) {
+			open = true;
+		} else if (strncmp(line, "problem=the TCP door", 20) == 0) {
+			printf("ERROR: %s: anonymous callers over ncacn_ip_tcp "
+			       "get Samba's own rules\n", line + 8);
+			problems++;
+		}
+	}
+	if (text != NULL && !open) {
+		printf("ERROR: ipcguard:tcp door port = %u, but the running "
+		       "ipcguardd has no TCP door (reload it): anonymous "
+		       "callers over ncacn_ip_tcp get Samba's own rules\n",
+		       policy->tcp_door_port);
+		problems++;
+	}
+	return problems;
+}
+
 int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 {
 	const char *problem = NULL;
@@ -104,7 +178,7 @@ int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 		printf("ERROR: %s\n", policy->warnings[i]);
 		problems++;
 	}
-	problem = ipcguard_ungated_transports();
+	problem = ipcguard_ungated_transports(policy->tcp_door_port);
 	if (problem != NULL) {
 		printf("ERROR: %s\n", problem);
 		problems++;
@@ -139,8 +213,11 @@ int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 	if (!ipcguard_gate_probe(mem_ctx, policy->gate_probe_timeout,
 				 &problem)) {
 		printf("ERROR: named pipes are not gated: %s; anonymous IPC$ "
-		       "is refused\n", problem);
+		       "is refused, and %s\n", problem,
+		       ipcguard_gate_down_breaks());
 		problems++;
+	} else {
+		problems += check_tcp_door(mem_ctx, policy);
 	}
 	warn_rules_refusing_system(policy);
 	warn_rules_missing_pipes(mem_ctx, policy);
@@ -186,42 +263,18 @@ int cmd_show(struct ipcguard_policy *policy)
 	return 0;
 }
 
-/* How long "ipcguard status" waits for the gate's figures. */
-#define IPCGUARD_STATUS_TIMEOUT_MS 15000
-
 int cmd_status(TALLOC_CTX *mem_ctx,
 		      const struct ipcguard_policy *policy)
 {
 	const char *problem = NULL;
-	char buf[65536];
-	size_t got = 0;
-	ssize_t n;
-	int fd;
+	char *text = gate_status_text(mem_ctx, policy, &problem);
 
-	/*
-	 * An admin asking for figures can wait longer than a tree connect:
-	 * a gate in the middle of a reload answers when it is done.
-	 */
-	unsigned timeout = MAX(policy->gate_probe_timeout,
-			       IPCGUARD_STATUS_TIMEOUT_MS);
-
-	fd = ipcguard_gate_connect(mem_ctx, timeout, &problem);
-	if (fd == -1) {
-		fprintf(stderr, "ipcguard: status: %s\n", problem);
+	if (text == NULL) {
+		fprintf(stderr, "ipcguard: status: %s; %s\n", problem,
+			ipcguard_gate_down_breaks());
 		return 1;
 	}
-	while (got < sizeof(buf) - 1 &&
-	       (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0) {
-		got += n;
-	}
-	close(fd);
-	if (got == 0) {
-		fprintf(stderr, "ipcguard: status: ipcguardd accepted the "
-			"connection but sent nothing within %u ms\n",
-			timeout);
-		return 1;
-	}
-	buf[got] = '\0';
-	fputs(buf, stdout);
+	fputs(text, stdout);
 	return 0;
 }
+

@@ -67,11 +67,42 @@ static bool fake_opnum(const struct ipcguard_syntax *syntax,
 	return false;
 }
 
+/* The pipes of the interfaces' IDL endpoints, as Samba's tables list
+ * them (lsa.idl: \lsarpc, \netlogon, \lsass). */
+static const char **fake_pipes(TALLOC_CTX *mem_ctx,
+			       const struct ipcguard_syntax *syntax)
+{
+	static const char *endpoints[][4] = {
+		{ "lsarpc", "lsarpc", "netlogon", "lsass" },
+		{ "dssetup", "lsarpc", "lsass", NULL },
+		{ "netlogon", "netlogon", NULL, NULL },
+		{ "samr", "samr", NULL, NULL },
+		{ "spoolss", "spoolss", NULL, NULL },
+	};
+	const char **pipes = talloc_zero_array(mem_ctx, const char *, 4);
+	size_t i, j;
+
+	for (i = 0; pipes != NULL &&
+		    i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+		struct ipcguard_syntax known;
+
+		if (!fake_iface(endpoints[i][0], &known) ||
+		    memcmp(known.uuid, syntax->uuid, 16) != 0) {
+			continue;
+		}
+		for (j = 1; j < 4; j++) {
+			pipes[j - 1] = endpoints[i][j];
+		}
+	}
+	return pipes;
+}
+
 static const struct ipcguard_rule_hooks fake_hooks = {
 	.compile_sddl = fake_compile,
 	.access_check = fake_check,
 	.interface_by_name = fake_iface,
 	.opnum_by_name = fake_opnum,
+	.interface_pipes = fake_pipes,
 };
 
 #endif /* IPCGUARD_FAKE_RULE_HOOKS_H */

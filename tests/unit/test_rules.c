@@ -724,6 +724,130 @@ static void test_anonymous_lsa_names_through_every_pipe(void **state)
 	talloc_free(ctx);
 }
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What the observer of ipcguard_judge_tcp() saw last. */
+static void seen_pipe(const struct ipcguard_request *at,
+		      const struct ipcguard_decision *d, void *private_data)
+{
+	*(const char **)private_data = at->name;
+}
+
+/* Over TCP a caller gets what the best SMB route gives it: the IPC$ tree
+ * connect, then the open, bind and call through any one of the pipes that
+ * reach the interface. */
+static void test_tcp_calls_get_what_smb_gives(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *sam[] = { "action=deny", "session=anonymous",
+			      "pipe=samr", "interface=samr", "opnum=5-7",
+			      NULL };
+	const char *names[] = { "action=deny", "session=anonymous",
+				"pipe=lsarpc", "interface=lsarpc",
+				"opnum=14-15", NULL };
+	const char **rules[] = { sam, names, NULL };
+	const char *lists[] = { "netlogon", "lsass", "samr lsarpc", "" };
+	const char *ifaces[][4] = {
+		{ "lsarpc", "lsarpc", "netlogon", "lsass" },
+		{ "dssetup", "lsarpc", "lsass", NULL },
+		{ "netlogon", "netlogon", NULL, NULL },
+		{ "samr", "samr", NULL, NULL },
+		{ "spoolss", "spoolss", NULL, NULL },
+	};
+	enum ipcguard_session_kind kinds[] = { ANON, AUTH };
+	unsigned allowed = 0, refused = 0;
+	size_t l, i, k, j;
+	int opnum;
+
+	for (l = 0; l < ARRAY_LEN(lists); l++) {
+		struct ipcguard_policy *p = policy_with(ctx, lists[l], rules);
+
+		for (i = 0; i < ARRAY_LEN(ifaces); i++) {
+		for (k = 0; k < ARRAY_LEN(kinds); k++) {
+		for (opnum = -1; opnum < 20; opnum++) {
+			struct ipcguard_request r = {
+				.session = kinds[k],
+				.stage = opnum < 0 ? IPCGUARD_STAGE_BIND :
+					IPCGUARD_STAGE_REQUEST,
+				.opnum = opnum < 0 ? 0 : opnum,
+				.pipe_gate_ready = true,
+			};
+			struct ipcguard_request ipc = {
+				.session = kinds[k],
+				.object = IPCGUARD_OBJECT_IPC,
+				.name = "IPC$", .pipe_gate_ready = true,
+			};
+			struct ipcguard_decision tcp, tree, smb;
+			bool any = false;
+
+			assert_true(fake_iface(ifaces[i][0], &r.syntax));
+			ipcguard_judge_tcp(p, &r, &tcp, NULL, NULL);
+			ipcguard_decide(p, &ipc, &tree);
+			for (j = 1; tree.verdict == IPCGUARD_ALLOW && j < 4 &&
+				    ifaces[i][j] != NULL; j++) {
+				struct ipcguard_request at = r;
+
+				at.object = PIPE;
+				at.name = ifaces[i][j];
+				ipcguard_judge(p, &at, IPCGUARD_STAGE_OPEN,
+					       &smb, NULL, NULL);
+				any = any || smb.verdict == IPCGUARD_ALLOW;
+			}
+			if ((tcp.verdict == IPCGUARD_ALLOW) != any) {
+				fail_msg("list '%s', %s, %s opnum %d: TCP %s "
+					 "by %s, SMB %s", lists[l],
+					 ipcguard_session_kind_name(kinds[k]),
+					 ifaces[i][0], opnum,
+					 ipcguard_verdict_name(tcp.verdict),
+					 tcp.rule,
+					 any ? "allows" : "refuses");
+			}
+			if (any) {
+				allowed++;
+			} else {
+				refused++;
+			}
+		}
+		}
+		}
+	}
+	/* Both answers occur, so the comparison compared something. */
+	assert_true(allowed > 100 && refused > 100);
+
+	{
+		struct ipcguard_policy *p = policy_with(ctx, "netlogon",
+							rules);
+		struct ipcguard_request r = {
+			.session = ANON, .stage = IPCGUARD_STAGE_BIND,
+		};
+		struct ipcguard_decision d;
+		const char *via = NULL;
+
+		/* lsarpc is reached through \netlogon, and the audit says
+		 * so. */
+		assert_true(fake_iface("lsarpc", &r.syntax));
+		ipcguard_judge_tcp(p, &r, &d, seen_pipe, &via);
+		assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+		assert_string_equal(via, "netlogon");
+		/* An interface no pipe reaches is nobody's to allow. */
+		memset(r.syntax.uuid, 0x5a, 16);
+		ipcguard_judge_tcp(p, &r, &d, NULL, NULL);
+		assert_int_equal(d.verdict, IPCGUARD_DENY);
+		assert_string_equal(d.rule, "tcp-no-pipe");
+		r.session = AUTH;
+		ipcguard_judge_tcp(p, &r, &d, NULL, NULL);
+		assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+		/* Nothing marked for anonymous use: no way in at all. */
+		p = policy_with(ctx, "", (const char **[]) { NULL });
+		r.session = ANON;
+		assert_true(fake_iface("netlogon", &r.syntax));
+		ipcguard_judge_tcp(p, &r, &d, NULL, NULL);
+		assert_int_equal(d.verdict, IPCGUARD_DENY);
+		assert_string_equal(d.rule, "auto-disable");
+	}
+	talloc_free(ctx);
+}
+
 static void test_star_on_a_carrier_stays_there(void **state)
 {
 	TALLOC_CTX *ctx = talloc_new(NULL);
@@ -1204,6 +1328,7 @@ int main(void)
 			test_allow_rules_follow_only_to_pipes_that_serve),
 		cmocka_unit_test(test_anonymous_lsa_names_through_every_pipe),
 		cmocka_unit_test(test_star_on_a_carrier_stays_there),
+		cmocka_unit_test(test_tcp_calls_get_what_smb_gives),
 		cmocka_unit_test(test_missed_pipes_are_named),
 		cmocka_unit_test(test_any_allocation_failure_fails_closed),
 	};

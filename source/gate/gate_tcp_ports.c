@@ -1,0 +1,274 @@
+/*
+ * ipcguardd: which TCP ports the door stands in front of, and the packet
+ * filter rule that sends their callers to it.
+ *
+ * Samba's RPC ports are port 135 and whatever ports in "rpc server
+ * dynamic port range" (or "rpc server port") a Samba RPC process listens
+ * on; they change when Samba restarts, so they are found again every
+ * second from /proc, and the nftables table "inet ipcguard" is replaced,
+ * in one transaction, when they change.  Only connections from outside
+ * are redirected (prerouting), so the gate's own connections to Samba go
+ * straight there.  The table outlives the gate on purpose: with the gate
+ * down, callers from outside find the door shut rather than Samba open.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include "includes.h"
+
+#include "ipcguard_policy.h"
+#include "ipcguard_nft.h"
+#include "gate.h"
+
+#define EPMAPPER_PORT 135
+
+static bool rpc_port_candidate(uint16_t port)
+{
+	int low = lp_rpc_low_port();
+	int high = lp_rpc_high_port();
+
+	return port == EPMAPPER_PORT || port == lp_rpc_server_port() ||
+	       (port >= low && port <= high);
+}
+
+/* Listening TCP sockets of this network namespace on candidate ports. */
+static size_t read_listening(const char *path, struct gate_tcp_listening *out,
+			     size_t n, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+
+	if (f == NULL) {
+		return n;
+	}
+	/* "sl local_address rem_address st ... uid timeout inode" */
+	while (fgets(line, sizeof(line), f) != NULL && n < max) {
+		char local[64];
+		unsigned st, port;
+		unsigned long inode;
+		char *colon = NULL;
+
+		if (sscanf(line, " %*u: %63s %*s %x %*s %*s %*s %*u %*u %lu",
+			   local, &st, &inode) != 3 || st != 0x0A) {
+			continue;
+		}
+		colon = strrchr(local, ':');
+		if (colon == NULL || sscanf(colon + 1, "%x", &port) != 1 ||
+		    port > UINT16_MAX || !rpc_port_candidate(port)) {
+			continue;
+		}
+		out[n++] = (struct gate_tcp_listening) { .port = port, .inode = inode };
+	}
+	fclose(f);
+	return n;
+}
+
+/* samba (the AD DC), samba-dcerpcd and its rpcd_* workers. */
+static bool samba_rpc_process(const char *pid)
+{
+	char path[64], exe[PATH_MAX];
+	const char *base = NULL;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	len = readlink(path, exe, sizeof(exe) - 1);
+	if (len <= 0) {
+		return false;
+	}
+	exe[len] = '\0';
+	base = strrchr(exe, '/');
+	base = base != NULL ? base + 1 : exe;
+	return strcmp(base, "samba") == 0 ||
+	       strcmp(base, "samba-dcerpcd") == 0 ||
+	       strncmp(base, "rpcd_", 5) == 0;
+}
+
+/* Marks the sockets a Samba RPC process holds by setting their inode
+ * to 0. */
+static void find_owners(struct gate_tcp_listening *l, size_t n)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *p = NULL;
+
+	while (proc != NULL && (p = readdir(proc)) != NULL) {
+		char path[64];
+		DIR *fds = NULL;
+		struct dirent *fd = NULL;
+		bool samba = false, checked = false;
+
+		if (!isdigit((unsigned char)p->d_name[0])) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		while (fds != NULL && (fd = readdir(fds)) != NULL) {
+			char link[64], target[64];
+			unsigned long inode;
+			ssize_t len;
+			size_t i;
+
+			snprintf(link, sizeof(link), "%s/%s", path,
+				 fd->d_name);
+			len = readlink(link, target, sizeof(target) - 1);
+			if (len <= 0) {
+				continue;
+			}
+			target[len] = '\0';
+			if (sscanf(target, "socket:[%lu]", &inode) != 1) {
+				continue;
+			}
+			for (i = 0; i < n; i++) {
+				if (l[i].inode != inode || inode == 0) {
+					continue;
+				}
+				if (!checked) {
+					samba = samba_rpc_process(p->d_name);
+					checked = true;
+				}
+				if (samba) {
+					l[i].inode = 0;
+				}
+			}
+		}
+		if (fds != NULL) {
+			closedir(fds);
+		}
+	}
+	if (proc != NULL) {
+		closedir(proc);
+	}
+}
+
+static bool same_sockets(const struct gate_tcp_listening *a, size_t na,
+			 const struct gate_tcp_listening *b, size_t nb)
+{
+	size_t i;
+
+	for (i = 0; na == nb && i < na; i++) {
+		if (a[i].port != b[i].port || a[i].inode != b[i].inode) {
+			return false;
+		}
+	}
+	return na == nb;
+}
+
+static int port_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static char *door_ruleset(TALLOC_CTX *mem_ctx, const uint16_t *ports,
+			  size_t n, unsigned door_port)
+{
+	char *s = talloc_strdup(mem_ctx,
+				IPCGUARD_NFT_FRESH
+				"table " IPCGUARD_NFT_TABLE " {\n"
+				"\tset rpc_ports {\n"
+				"\t\ttype inet_service\n"
+				"\t\telements = { ");
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++) {
+		s = talloc_asprintf_append_buffer(s, "%s%u", i > 0 ? ", " : "",
+						  (unsigned)ports[i]);
+	}
+	if (s == NULL) {
+		return NULL;
+	}
+	return talloc_asprintf_append_buffer(
+		s, " }\n\t}\n"
+		"\tchain prerouting {\n"
+		"\t\ttype nat hook prerouting priority dstnat; "
+		"policy accept;\n"
+		"\t\tfib daddr type local tcp dport @rpc_ports "
+		"redirect to :%u\n"
+		"\t}\n}\n", door_port);
+}
+
+bool gate_tcp_port_redirected(struct ipcguardd *gate, uint16_t port)
+{
+	struct gate_tcp_door *door = gate->door;
+	size_t i;
+
+	for (i = 0; door != NULL && i < door->num_ports; i++) {
+		if (door->ports[i] == port && port != door->port) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void gate_tcp_ports_refresh(struct ipcguardd *gate)
+{
+	struct gate_tcp_door *door = gate->door;
+	struct gate_tcp_listening l[GATE_TCP_MAX_PORTS];
+	uint16_t ports[GATE_TCP_MAX_PORTS];
+	size_t n = 0, num = 0, i, j;
+	char *script = NULL, *error = NULL;
+
+	if (door == NULL || door->fd[0] == -1) {
+		return;
+	}
+	n = read_listening("/proc/net/tcp", l, n, ARRAY_SIZE(l));
+	n = read_listening("/proc/net/tcp6", l, n, ARRAY_SIZE(l));
+	/* The search through /proc only when the sockets changed. */
+	if (door->applied && same_sockets(l, n, door->seen,
+					  door->num_seen)) {
+		return;
+	}
+	door->num_seen = n;
+	memcpy(door->seen, l, n * sizeof(l[0]));
+	find_owners(l, n);
+	ports[num++] = EPMAPPER_PORT;
+	for (i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (j = 0; j < num; j++) {
+			dup = dup || ports[j] == l[i].port;
+		}
+		if (l[i].inode == 0 && !dup && l[i].port != door->port &&
+		    num < ARRAY_SIZE(ports)) {
+			ports[num++] = l[i].port;
+		}
+	}
+	qsort(ports, num, sizeof(ports[0]), port_cmp);
+	if (door->applied && num == door->num_ports &&
+	    memcmp(ports, door->ports, num * sizeof(ports[0])) == 0) {
+		return;
+	}
+	script = door_ruleset(door, ports, num, door->port);
+	error = script != NULL ? ipcguard_nft_run(door, script) :
+		talloc_strdup(door, "out of memory");
+	TALLOC_FREE(script);
+	TALLOC_FREE(door->problem);
+	if (error != NULL) {
+		door->problem = talloc_asprintf(
+			door, "the TCP door's packet filter rule could not be "
+			"set: %s", error);
+		DBG_ERR("ipcguardd: %s: anonymous callers over ncacn_ip_tcp "
+			"get Samba's own rules\n", door->problem);
+		TALLOC_FREE(error);
+		door->applied = false;
+		door->num_seen = 0;
+		return;
+	}
+	memcpy(door->ports, ports, num * sizeof(ports[0]));
+	door->num_ports = num;
+	door->applied = true;
+	script = talloc_strdup(door, "");
+	for (i = 0; script != NULL && i < num; i++) {
+		script = talloc_asprintf_append_buffer(script, "%s%u",
+						       i > 0 ? "," : "",
+						       (unsigned)ports[i]);
+	}
+	TALLOC_FREE(door->ports_text);
+	door->ports_text = script;
+	DBG_NOTICE("ipcguardd: TCP door on port %u stands in front of "
+		   "ports %s\n", door->port,
+		   script != NULL ? script : "?");
+}
