@@ -17,6 +17,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 RUNTIME_PKGS="samba samba-common-bin smbclient samba-dev winbind \
+samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules nftables \
 libtalloc-dev libtevent-dev libldb-dev libcmocka-dev \
 dpkg-dev devscripts fakeroot debhelper pkg-config gcc make \
 python3 python3-pytest python3-impacket python3-ldb acl attr iproute2 procps psmisc valgrind \

@@ -104,9 +104,12 @@ static enum gate_tcp_caller spnego_caller(const DATA_BLOB *token)
 	return caller;
 }
 
-/* What one PDU's authentication says; GATE_TCP_PENDING: nothing new. */
+/*
+ * What one PDU's authentication says; GATE_TCP_PENDING: nothing new.
+ * *what: the authentication, for the log.
+ */
 static enum gate_tcp_caller pdu_caller(const struct ncacn_packet *pkt,
-				       bool first_bind)
+				       bool first_bind, const char **what)
 {
 	const DATA_BLOB *trailer = NULL;
 	struct dcerpc_auth auth = { 0 };
@@ -130,25 +133,33 @@ static enum gate_tcp_caller pdu_caller(const struct ncacn_packet *pkt,
 	if (pkt->auth_length == 0) {
 		/* An alter context without authentication keeps the
 		 * bind's; the first bind without any is anonymous. */
+		*what = "no authentication";
 		return first_bind ? GATE_TCP_ANONYMOUS : GATE_TCP_PENDING;
 	}
 	tmp = talloc_new(NULL);
 	if (tmp == NULL) {
 		return GATE_TCP_ANONYMOUS;
 	}
+	/* As the RPC server reads bind, alter and auth3 trailers. */
 	status = dcerpc_pull_auth_trailer(pkt, tmp, trailer, &auth, NULL,
-					  false);
+					  true);
+	*what = nt_errstr(status);
 	if (NT_STATUS_IS_OK(status)) {
+		*what = "authentication type unknown to the gate";
 		switch (auth.auth_type) {
 		case DCERPC_AUTH_TYPE_NTLMSSP:
+			*what = "NTLMSSP";
 			caller = ntlmssp_caller(&auth.credentials);
 			break;
 		case DCERPC_AUTH_TYPE_SPNEGO:
+			*what = "SPNEGO";
 			caller = spnego_caller(&auth.credentials);
 			break;
 		case DCERPC_AUTH_TYPE_KRB5:
 		case DCERPC_AUTH_TYPE_SCHANNEL:
 			/* Both name an account the server checks. */
+			*what = auth.auth_type == DCERPC_AUTH_TYPE_KRB5 ?
+				"Kerberos" : "schannel";
 			caller = GATE_TCP_AUTHENTICATED;
 			break;
 		default:
@@ -166,15 +177,19 @@ void gate_tcp_learn(struct ipcguardd_conn *conn,
 {
 	struct gate_tcp *tcp = conn->tcp;
 	enum gate_tcp_caller said;
+	const char *what = "no authentication";
 	bool first_bind = pkt->ptype == DCERPC_PKT_BIND && !tcp->bound;
 
 	if (pkt->ptype == DCERPC_PKT_BIND) {
 		tcp->bound = true;
 	}
-	said = pdu_caller(pkt, first_bind);
+	said = pdu_caller(pkt, first_bind, &what);
 	if (tcp->caller == GATE_TCP_ANONYMOUS || said == GATE_TCP_PENDING) {
 		return;
 	}
+	DBG_INFO("ipcguardd: TCP caller from %s on port %u: %s says %s\n",
+		 conn->client, (unsigned)tcp->port, what,
+		 said == GATE_TCP_ANONYMOUS ? "anonymous" : "authenticated");
 	tcp->caller = said;
 	conn->kind = said == GATE_TCP_ANONYMOUS ?
 		IPCGUARD_SESSION_ANONYMOUS : IPCGUARD_SESSION_AUTHENTICATED;

@@ -1,0 +1,499 @@
+"""ipcguard on a real Samba AD domain controller (dc.py): the module in
+the DC's smbd, the gate in front of the DC's named pipes, clients that
+arrive over a veth pair from another network namespace.
+
+One DC is provisioned for the whole module (the `dc` fixture); each
+refusal is shown next to the allowed path on the same DC."""
+
+import os
+import re
+import shutil
+import sys
+
+import pytest
+
+import harness
+from dc import DC, DOMAIN
+from test_gate import gate_refused, got_through
+
+# The DCs of this module that are running on purpose between tests.
+SHARED = []
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes(request):
+    """conftest's check, for this module: the shared DC runs from the
+    first test to the last on purpose, so it is left out while it runs;
+    the fixture that stops it checks it (and conftest's check covers its
+    directory in every later test)."""
+    first = len(harness.CREATED_DIRS)
+    yield
+    mine = harness.CREATED_DIRS[first:]
+    left = harness.processes_of([d for d in harness.CREATED_DIRS
+                                 if d not in SHARED])
+    assert not left, 'processes left running: %s' % left
+    if getattr(request.node, 'ipcguard_failed', False) or \
+            os.environ.get('IPCGUARD_KEEP'):
+        return
+    for d in mine:
+        if d not in SHARED:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _users_failed(request):
+    """Whether a test of this module that used the fixture failed."""
+    return any(getattr(item, 'ipcguard_failed', False)
+               for item in request.session.items
+               if item.module is request.module and
+               request.fixturename in item.fixturenames)
+
+
+def shared_dc(request, **kw):
+    d = DC(**kw)
+    d.start()
+    SHARED.append(d.dir)
+    try:
+        yield d
+    finally:
+        SHARED.remove(d.dir)
+        d.close(failed=_users_failed(request))
+        left = harness.processes_of([d.dir])
+        assert not left, 'processes left running: %s' % left
+
+
+@pytest.fixture(scope='module')
+def dc(request):
+    yield from shared_dc(request, ipcguard={'null session pipes': 'lsarpc'})
+
+
+# Pipes an anonymous caller is refused over SMB with only lsarpc listed,
+# each with an rpcclient command and what Administrator gets from it.
+REFUSED = {
+    'samr': ('enumdomusers', 'user:[Administrator] rid:[0x1f4]'),
+    'srvsvc': ('srvinfo', 'IPCGDC'),
+    'wkssvc': ('wkssvc_wkstagetinfo', None),
+    'netlogon': ('getdcname %s' % DOMAIN, '\\\\IPCGDC'),
+}
+
+
+def refused_in_gate_log(d, pipe):
+    d.wait_log(r"ipcguardd: refused pipe '%s' to anonymous session "
+               r"\(user '', client %s, sids S-1-5-7[^)]*\): "
+               r"rule null-session-pipes" % (pipe, re.escape(d.client_ip)))
+
+
+def test_topology_dc_listens_on_its_veth_and_loopback_only(dc):
+    addrs = {a for a, _, _ in dc.listening()}
+    assert addrs <= {dc.ip, '127.0.0.1', '::1'}, addrs
+    assert dc.ip in addrs
+    ports = {p for a, p, _ in dc.listening() if a == dc.ip}
+    assert {135, 445, 389, 88} <= ports, ports
+    # The client namespace reaches the DC's /30 and nothing else.
+    r = dc.in_client_run(['ip', '-4', 'route', 'show'])
+    assert r.out.split() == [dc.network + '/30', 'dev', 'ipcg-cl', 'proto',
+                             'kernel', 'scope', 'link', 'src',
+                             dc.client_ip], r
+
+
+def test_smbd_loads_the_freshly_built_module_through_the_overlay(dc):
+    r = dc.smbclient('admin', 'netlogon', 'ls')
+    assert r.rc == 0, r
+    dc.wait_log(r'ipcguard: vfs module \S+ \(build %s\) loaded' %
+                re.escape(harness.build_id()))
+    if not harness.INSTALLED:
+        smbd = dc.pids_of('smbd')
+        assert smbd
+        seen = '/proc/%d/root%s/vfs/ipcguard.so' % (smbd[0],
+                                                   harness.modules_dir())
+        assert harness.sha256(seen) == harness.sha256(
+            os.path.join(harness.BUILD, 'ipcguard.so'))
+        # The host's MODULESDIR is untouched.
+        assert not os.path.exists(os.path.join(harness.modules_dir(), 'vfs',
+                                               'ipcguard.so')) or \
+            harness.sha256(os.path.join(harness.modules_dir(), 'vfs',
+                                        'ipcguard.so')) != \
+            harness.sha256(os.path.join(harness.BUILD, 'ipcguard.so'))
+
+
+def test_anonymous_lsaquery_over_smb_is_allowed(dc):
+    r = dc.rpcclient('anonymous', 'lsaquery')
+    assert r.rc == 0 and 'Domain Name: %s' % DOMAIN in r.out, r
+    dc.wait_log(r"ipcguardd: allowed pipe 'lsarpc' to anonymous session "
+                r"\(user '', client %s" % re.escape(dc.client_ip))
+
+
+@pytest.mark.parametrize('pipe', sorted(REFUSED))
+def test_anonymous_over_smb_is_refused_unlisted_pipes(dc, pipe):
+    cmd, admin_sees = REFUSED[pipe]
+    anon = dc.rpcclient('anonymous', cmd)
+    assert gate_refused(anon, pipe), anon
+    assert anon.rc != 0, anon
+    refused_in_gate_log(dc, pipe)
+    admin = dc.rpcclient('admin', cmd)
+    assert admin.rc == 0 and got_through(admin, pipe), admin
+    if admin_sees is not None:
+        assert admin_sees in admin.out, admin
+
+
+def test_admin_over_smb_enumerates_domain_users(dc):
+    r = dc.rpcclient('admin', 'enumdomusers')
+    assert r.rc == 0, r
+    users = re.findall(r'user:\[([^]]+)\] rid:\[0x([0-9a-f]+)\]', r.out)
+    assert ('Administrator', '1f4') in users, r
+    assert ('krbtgt', '1f6') in users, r
+
+
+def test_wbinfo_lists_administrator_with_the_gate_up(dc):
+    assert dc.gate_proc is not None and dc.gate_proc.poll() is None
+    ping = dc.smbcontrol('ipcguardd', 'ping')
+    assert ping.rc == 0 and 'PONG' in ping.out, ping
+    r = dc.wbinfo('-u')
+    assert r.rc == 0, r
+    assert '%s\\administrator' % DOMAIN.lower() in r.out.lower(), r
+    # winbindd asked SAMR through the gate, as SYSTEM.
+    dc.wait_log(r"ipcguardd: allowed pipe 'samr' to authenticated session "
+                r"\(user 'NT AUTHORITY\\SYSTEM'")
+
+
+def admin_authenticated_over_tcp(d, through_door=False):
+    """The DC's auth_audit line for Administrator's NTLMSSP bind over
+    ncacn_ip_tcp from the client namespace (rpcclient binds with no
+    authentication at all over TCP unless asked to sign or seal).
+    Through the TCP door Samba sees the gate's connection, from the DC's
+    own address."""
+    d.wait_log(r'Auth: \[DCE/RPC,NTLMSSP\] user \[%s\]\\\[Administrator\]'
+               r'.* status \[NT_STATUS_OK\] .*remote host \[ipv4:%s:\d+\]'
+               r'.* local host \[ipv4:%s:(?!445\])\d+\]' % (
+                   DOMAIN, re.escape(d.ip if through_door else d.client_ip),
+                   re.escape(d.ip)))
+
+
+def test_admin_over_tcp_enumerates_domain_users(dc):
+    r = dc.rpcclient('admin', 'enumdomusers', transport='tcp')
+    assert r.rc == 0 and 'user:[Administrator] rid:[0x1f4]' in r.out, r
+    admin_authenticated_over_tcp(dc)
+
+
+def test_machine_account_schannel_over_smb(dc):
+    """The joined client's machine account: netlogon with schannel over
+    SMB gets through the gate (an anonymous caller does not, above)."""
+    r = dc.rpcclient('machine', 'getdcname %s' % DOMAIN)
+    assert r.rc == 0 and '\\\\IPCGDC' in r.out, r
+    dc.wait_log(r"ipcguardd: allowed pipe 'netlogon' to authenticated "
+                r"session \(user '%s\\IPCGCL\$'" % DOMAIN)
+
+
+def test_reload_opens_a_pipe_to_anonymous(dc):
+    """set_ipcguard + smbcontrol reload-config reach the DC's gate; the
+    shared DC is put back as it was."""
+    assert gate_refused(dc.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+    try:
+        dc.set_ipcguard(null_session_pipes='lsarpc srvsvc')
+        for dest in ('ipcguardd', 'smbd'):
+            r = dc.smbcontrol(dest, 'reload-config')
+            assert r.rc == 0, r
+        r = dc.retry(lambda: dc.rpcclient('anonymous', 'srvinfo'),
+                     lambda r: 'IPCGDC' in r.out)
+        assert r.rc == 0 and 'IPCGDC' in r.out, r
+    finally:
+        dc.set_ipcguard(null_session_pipes='lsarpc')
+        for dest in ('ipcguardd', 'smbd'):
+            dc.smbcontrol(dest, 'reload-config')
+    r = dc.retry(lambda: dc.rpcclient('anonymous', 'srvinfo'),
+                 lambda r: gate_refused(r, 'srvsvc'))
+    assert gate_refused(r, 'srvsvc'), r
+
+
+def test_stop_and_start_gate(dc):
+    """Without the gate no pipe opens, for anyone (fail closed: smbd
+    finds no socket), while shares still work; with the gate back,
+    lsarpc opens to anonymous again."""
+    dc.stop_gate()
+    try:
+        admin = dc.rpcclient('admin', 'lsaquery')
+        assert admin.rc != 0 and 'Domain Name' not in admin.out, admin
+        assert 'Could not initialise lsarpc' in admin.out, admin
+        anon = dc.rpcclient('anonymous', 'lsaquery')
+        assert anon.rc != 0 and 'Domain Name' not in anon.out, anon
+        share = dc.smbclient('admin', 'netlogon', 'ls')
+        assert share.rc == 0, share
+    finally:
+        dc.start_gate()
+    r = dc.retry(lambda: dc.rpcclient('anonymous', 'lsaquery'),
+                 lambda r: 'Domain Name: %s' % DOMAIN in r.out)
+    assert 'Domain Name: %s' % DOMAIN in r.out, r
+
+
+# -- the TCP door -----------------------------------------------------------
+
+def dc_profile():
+    """The DC profile of smb.conf.example, as shipped: its commented
+    [global] lines, key -> value."""
+    with open(os.path.join(harness.ROOT, 'smb.conf.example')) as f:
+        text = f.read()
+    block = text[text.index('# Profile 3: Active Directory'):]
+    opts = {}
+    for line in block.splitlines():
+        m = re.match(r'#\t([a-z_:. ]+?) = (.*)$', line)
+        if m:
+            opts[m.group(1)] = m.group(2)
+    return opts
+
+
+@pytest.fixture(scope='module')
+def door_dc(request):
+    """A DC with smb.conf.example's DC profile, TCP door included."""
+    profile = dc_profile()
+    ipcguard = {k[len('ipcguard:'):]: v for k, v in profile.items()
+                if k.startswith('ipcguard:')}
+    extra = ['%s = %s' % (k, v) for k, v in profile.items()
+             if ':' not in k and k not in ('vfs objects',)]
+    yield from shared_dc(request, ipcguard=ipcguard, extra_global=extra)
+
+
+def wait_door(d):
+    """Until the gate's packet filter stands in front of 135 and every
+    port the DC's RPC server listens on."""
+    rpc_ports = sorted({p for a, p, proc in d.listening()
+                        if proc.startswith('rpc[')})
+    assert 135 in rpc_ports, d.listening()
+    d.wait_log(r'TCP door on port 1135 stands in front of ports %s\n' %
+               ','.join(str(p) for p in rpc_ports), timeout=30)
+    return rpc_ports
+
+
+def outcome(r):
+    """What an rpcclient run got, in words that do not depend on the
+    transport: refused (access denied, at the bind or the call) or
+    answered (the call's own output)."""
+    if 'NT_STATUS_ACCESS_DENIED' in r.out or 'WERR_ACCESS_DENIED' in r.out:
+        return 'refused'
+    if r.rc == 0 and 'NT_STATUS' not in r.out:
+        return 'answered'
+    return 'other: %s' % r.out.strip()[:200]
+
+
+# What an anonymous caller gets with the DC profile, over SMB and over TCP
+# alike: no user, group or policy data; netlogon, the domain's name and
+# the endpoint mapper, which members and clients need before they log on.
+# (lsaquery is left out: over TCP Samba's LSA refuses it to everyone.)
+SAME_ANSWERS = [
+    ('samr', 'enumdomusers', 'refused'),
+    ('samr', 'querydispinfo', 'refused'),
+    ('samr', 'enumdomgroups', 'refused'),
+    ('samr', 'getdompwinfo', 'refused'),
+    ('samr', 'queryuser 500', 'refused'),
+    ('samr', 'samlookupnames domain Administrator', 'refused'),
+    ('lsarpc', 'lookupnames Administrator', 'refused'),
+    ('lsarpc', 'lookupsids S-1-5-32-544', 'refused'),
+    ('drsuapi', 'dsgetdcinfo %s' % DOMAIN, 'refused'),
+    ('netlogon', 'getdcname %s' % DOMAIN, 'answered'),
+    ('netlogon', 'dsr_getdcname %s' % DOMAIN, 'answered'),
+    ('dssetup', 'dsroledominfo', 'answered'),
+    ('epmapper', 'epmlookup', 'answered'),
+]
+
+
+@pytest.mark.parametrize('iface,cmd,expected', SAME_ANSWERS,
+                         ids=[c for _, c, _ in SAME_ANSWERS])
+def test_anonymous_gets_the_same_answers_over_smb_and_tcp(door_dc, iface,
+                                                          cmd, expected):
+    wait_door(door_dc)
+    smb = door_dc.rpcclient('anonymous', cmd, transport='smb')
+    tcp = door_dc.rpcclient('anonymous', cmd, transport='tcp')
+    assert outcome(smb) == expected, smb
+    assert outcome(tcp) == expected, tcp
+    if expected == 'refused':
+        assert not re.search(r'(user|group):\[|min_password_length|'
+                             r'S-1-5-21-\d+-\d+-\d+-500|netbios_name',
+                             smb.out + tcp.out), (smb, tcp)
+    if expected == 'refused' and iface in ('samr', 'drsuapi'):
+        # The TCP refusal is the gate's, not Samba's.  (Samba's LSA
+        # refuses anonymous callers over TCP before the gate's call
+        # rules come into play.)
+        door_dc.wait_log(r"ipcguardd: refused (binding|call) %s[^\n]* on "
+                         r"pipe 'ncacn_ip_tcp:\d+' to anonymous session "
+                         r"\(user '', client %s\)" % (
+                             iface, re.escape(door_dc.client_ip)))
+
+
+@pytest.mark.parametrize('cmd', ['enumdomusers', 'dsgetdcinfo %s' % DOMAIN,
+                                 'getdompwinfo'])
+def test_admin_over_tcp_is_relayed_untouched(door_dc, cmd):
+    """Administrator's sealed NTLMSSP connections through the door: samr,
+    drsuapi, found through the endpoint mapper like any client."""
+    wait_door(door_dc)
+    r = door_dc.rpcclient('admin', cmd, transport='tcp')
+    assert outcome(r) == 'answered', r
+    if cmd == 'enumdomusers':
+        assert 'user:[Administrator] rid:[0x1f4]' in r.out, r
+    admin_authenticated_over_tcp(door_dc, through_door=True)
+
+
+def test_machine_account_over_both_transports(door_dc):
+    """The joined member's account: NTLMSSP over TCP through the door,
+    schannel over SMB through the gate (netlogon is listed for
+    anonymous callers because schannel is set up over it)."""
+    wait_door(door_dc)
+    r = door_dc.rpcclient('machine', 'enumdomusers', transport='tcp')
+    assert outcome(r) == 'answered' and 'Administrator' in r.out, r
+    r = door_dc.rpcclient('machine', 'getdcname %s' % DOMAIN)
+    assert r.rc == 0 and '\\\\IPCGDC' in r.out, r
+
+
+@pytest.mark.parametrize('authn', ['none', 'winnt'])
+def test_anonymous_straight_to_samr_port_however_dressed(door_dc, authn):
+    """A caller that knows samr's port skips the endpoint mapper: the door
+    stands in front of that port too.  NTLMSSP with no account (impacket
+    sends it, with packet privacy) is the anonymous logon and is judged
+    as one; Administrator with the same authentication gets through."""
+    rpc_ports = wait_door(door_dc)
+    port = door_dc.tcp_endpoint('samr')
+    assert port in rpc_ports and port != 135
+    anon = door_dc.samr_over_tcp('anonymous', port, authn=authn)
+    assert not anon['ok'] and 'access_denied' in anon['error'].lower(), anon
+    # Judged on the interface first: the gate's log says "binding"
+    # whether it refused the bind (no authentication) or, once the
+    # auth3 showed nobody, the first call.
+    door_dc.wait_log(r"ipcguardd: TCP caller from %s on port %d: %s says "
+                     r"anonymous" % (re.escape(door_dc.client_ip), port,
+                                     'no authentication' if authn == 'none'
+                                     else 'NTLMSSP'))
+    door_dc.wait_log(r"ipcguardd: refused binding samr on "
+                     r"pipe 'ncacn_ip_tcp:%d' to anonymous session "
+                     r"\(user '', client %s\)" % (
+                         port, re.escape(door_dc.client_ip)))
+    admin = door_dc.samr_over_tcp('admin', port, authn='winnt')
+    assert admin['ok'] and 'Administrator' in admin['users'], admin
+
+
+# DCE/RPC PDU types and the access-denied fault status.
+BIND_ACK, FAULT, ACCESS_DENIED = 12, 3, 5
+
+
+def test_spnego_wrapped_anonymous_ntlmssp_is_anonymous(door_dc):
+    """SPNEGO around NTLMSSP: the bind's negotiate goes on unjudged (who
+    it is comes later), the auth3's AUTHENTICATE names no account, and
+    the first call is refused by the gate as an anonymous one."""
+    wait_door(door_dc)
+    port = door_dc.tcp_endpoint('samr')
+    r = door_dc.raw_samr_over_tcp(port, 'spnego-anonymous')
+    assert r.get('bind_answer') == BIND_ACK, r
+    assert r.get('call_answer') == FAULT and \
+        r.get('fault') == ACCESS_DENIED, r
+    door_dc.wait_log(r"ipcguardd: TCP caller from %s on port %d: SPNEGO "
+                     r"says anonymous" % (re.escape(door_dc.client_ip),
+                                          port))
+    door_dc.wait_log(r"ipcguardd: refused binding samr on pipe "
+                     r"'ncacn_ip_tcp:%d' to anonymous session \(user '', "
+                     r"client %s\)" % (port, re.escape(door_dc.client_ip)))
+
+
+def test_unknown_auth_type_is_anonymous(door_dc):
+    """An authentication type the gate cannot read is no account: the bind
+    is judged as anonymous and refused."""
+    wait_door(door_dc)
+    port = door_dc.tcp_endpoint('samr')
+    r = door_dc.raw_samr_over_tcp(port, 'bogus-auth')
+    assert r.get('bind_answer') == FAULT and \
+        r.get('fault') == ACCESS_DENIED, r
+    door_dc.wait_log(r"ipcguardd: refused binding samr on pipe "
+                     r"'ncacn_ip_tcp:%d' to anonymous session \(user '', "
+                     r"client %s\)" % (port, re.escape(door_dc.client_ip)))
+
+
+def test_door_itself_answers_no_caller(door_dc):
+    """Port 1135 taken directly, not redirected from an RPC port: the gate
+    closes the connection without relaying a byte."""
+    wait_door(door_dc)
+    script = ('import socket\n'
+              's = socket.create_connection(("%s", 1135), 5)\n'
+              's.settimeout(5)\n'
+              's.sendall(bytes([5, 0, 11, 3, 16, 0, 0, 0]) + bytes(64))\n'
+              'try:\n'
+              '    print("got", len(s.recv(100)))\n'
+              'except ConnectionResetError:\n'
+              '    print("got 0")\n' % door_dc.ip)
+    r = door_dc.in_client_run([sys.executable, '-c', script])
+    assert 'got 0' in r.out, r
+    door_dc.wait_log(r'closed a connection to the TCP door that the packet '
+                     r'filter did not redirect')
+
+
+def test_door_is_shown_by_status_and_check(door_dc):
+    rpc_ports = wait_door(door_dc)
+    r = door_dc.tool('status')
+    assert r.rc == 0, r
+    assert re.search(r'^tcp_door=1135 ports=%s allowed=\d+ refused=\d+$' %
+                     ','.join(str(p) for p in rpc_ports), r.out, re.M), r
+    r = door_dc.tool('check')
+    assert 'TCP door' not in r.out and 'ncacn_ip_tcp' not in r.out, r
+
+
+def test_dc_without_a_door_is_reported_by_check(dc):
+    r = dc.tool('check')
+    assert r.rc == 1, r
+    assert re.search(r'ERROR: server role = active directory domain '
+                     r'controller: the samba process serves ncacn_ip_tcp',
+                     r.out), r
+
+
+def test_wbinfo_and_samba_tool_through_the_door(door_dc):
+    """Samba's own callers keep working whatever the anonymous policy:
+    winbindd's user list (samr and lsarpc through the gate, as SYSTEM),
+    and samba-tool's drsuapi over TCP from the member's namespace."""
+    wait_door(door_dc)
+    r = door_dc.wbinfo('-u')
+    assert r.rc == 0 and 'administrator' in r.out.lower(), r
+    r = door_dc.samba_tool_from_client(
+        'drs', 'showrepl', door_dc.ip, '-U',
+        '%s\\Administrator%%%s' % (DOMAIN, door_dc.admin_password))
+    assert r.rc == 0 and 'DSA Options' in r.out, r
+
+
+def test_gate_down_shuts_the_door_and_says_what_breaks(door_dc):
+    """Stopped, the gate leaves its packet filter in place: callers from
+    outside find the RPC ports shut, not open.  check, status and the
+    module's log line say what breaks meanwhile; with the gate back all
+    works again.  (Last: it stops the shared DC's gate.)"""
+    wait_door(door_dc)
+    door_dc.stop_gate()
+    try:
+        anon = door_dc.rpcclient('anonymous', 'enumdomusers',
+                                 transport='tcp')
+        admin = door_dc.rpcclient('admin', 'enumdomusers', transport='tcp')
+        assert 'user:[' not in anon.out + admin.out, (anon, admin)
+        assert 'Connection refused' in admin.out or \
+            'NT_STATUS_CONNECTION_REFUSED' in admin.out or admin.rc != 0, \
+            admin
+        r = door_dc.wbinfo('-u')
+        assert 'administrator' not in r.out.lower(), r
+        r = door_dc.tool('check')
+        assert r.rc == 1 and 'wbinfo -u' in r.out, r
+        r = door_dc.tool('status')
+        assert r.rc == 1 and 'every named pipe open fails' in r.out, r
+        # The module says it at the next anonymous IPC$ connect.
+        door_dc.rpcclient('anonymous', 'lsaquery')
+        door_dc.wait_log(r"ipcguard: refused ipc 'IPC\$' to anonymous "
+                         r"session .*rule pipe-gate.*every named pipe "
+                         r"open fails")
+    finally:
+        door_dc.start_gate()
+    wait_door(door_dc)
+    r = door_dc.retry(lambda: door_dc.rpcclient('admin', 'enumdomusers',
+                                                transport='tcp'),
+                      lambda r: 'user:[Administrator]' in r.out, timeout=30)
+    assert 'user:[Administrator]' in r.out, r
+    r = door_dc.retry(lambda: door_dc.wbinfo('-u'),
+                      lambda r: 'administrator' in r.out.lower(), timeout=30)
+    assert 'administrator' in r.out.lower(), r
+
+
+def test_samr_straight_to_its_port_without_a_door(dc):
+    """The same caller without a TCP door: Samba answers anonymous SAMR
+    over TCP by its own rules (what the door is for); Administrator too."""
+    port = dc.tcp_endpoint('samr')
+    admin = dc.samr_over_tcp('admin', port)
+    assert admin['ok'] and 'Administrator' in admin['users'], admin
+    anon = dc.samr_over_tcp('anonymous', port)
+    assert anon['ok'] and 'Administrator' in anon['users'], anon
