@@ -126,6 +126,7 @@ struct gate_tcp {
 };
 
 #define GATE_TCP_MAX_PORTS 64
+#define GATE_TCP_VERIFY_SECONDS 5
 
 struct gate_tcp_listening {
 	uint16_t port;
@@ -144,6 +145,7 @@ struct gate_tcp_door {
 	size_t num_ports;
 	char *ports_text;
 	bool applied;			/* the nftables table is in place */
+	time_t verified;		/* when it was last seen there */
 	struct gate_tcp_listening seen[GATE_TCP_MAX_PORTS];
 	size_t num_seen;
 	char *problem;			/* why TCP callers pass around it */

@@ -6,7 +6,10 @@
  * dynamic port range" (or "rpc server port") a Samba RPC process listens
  * on; they change when Samba restarts, so they are found again every
  * second from /proc, and the nftables table "inet ipcguard" is replaced,
- * in one transaction, when they change.  Only connections from outside
+ * in one transaction, when they change.  Whoever flushes the ruleset (a
+ * reload of Debian's nftables.service starts with "flush ruleset") takes
+ * the table away with the rest: it is looked for every few seconds and
+ * put back.  Only connections from outside
  * are redirected (prerouting), so the gate's own connections to Samba go
  * straight there.  The table outlives the gate on purpose: with the gate
  * down, callers from outside find the door shut rather than Samba open.
@@ -203,6 +206,31 @@ bool gate_tcp_port_redirected(struct ipcguardd *gate, uint16_t port)
 	return false;
 }
 
+/*
+ * Whether the table is still there; checked every
+ * GATE_TCP_VERIFY_SECONDS, as a fork of nft costs a few milliseconds.
+ */
+static bool door_table_lost(struct gate_tcp_door *door)
+{
+	time_t now = time(NULL);
+	char *error = NULL;
+
+	if (!door->applied || now - door->verified < GATE_TCP_VERIFY_SECONDS) {
+		return false;
+	}
+	door->verified = now;
+	error = ipcguard_nft_run(door, "list table " IPCGUARD_NFT_TABLE "\n");
+	if (error == NULL) {
+		return false;
+	}
+	DBG_ERR("ipcguardd: the nftables table %s of the TCP door is gone "
+		"(a flush of the ruleset?): %s; putting it back\n",
+		IPCGUARD_NFT_TABLE, error);
+	TALLOC_FREE(error);
+	door->applied = false;
+	return true;
+}
+
 void gate_tcp_ports_refresh(struct ipcguardd *gate)
 {
 	struct gate_tcp_door *door = gate->door;
@@ -214,6 +242,7 @@ void gate_tcp_ports_refresh(struct ipcguardd *gate)
 	if (door == NULL || door->fd[0] == -1) {
 		return;
 	}
+	(void)door_table_lost(door);
 	n = read_listening("/proc/net/tcp", l, n, ARRAY_SIZE(l));
 	n = read_listening("/proc/net/tcp6", l, n, ARRAY_SIZE(l));
 	/* The search through /proc only when the sockets changed. */
@@ -260,6 +289,7 @@ void gate_tcp_ports_refresh(struct ipcguardd *gate)
 	memcpy(door->ports, ports, num * sizeof(ports[0]));
 	door->num_ports = num;
 	door->applied = true;
+	door->verified = time(NULL);
 	script = talloc_strdup(door, "");
 	for (i = 0; script != NULL && i < num; i++) {
 		script = talloc_asprintf_append_buffer(script, "%s%u",

@@ -260,6 +260,35 @@ print(json.dumps(out))
 '''
 
 
+# Samba's own Python client (source4 librpc) with a machine account's
+# schannel, sealed: ServerAuthenticate3 over an unauthenticated netlogon
+# connection first, as every member does, then DsRGetDCNameEx2.
+_SCHANNEL = r'''
+import sys
+from samba import param, credentials
+from samba.dcerpc import netlogon, misc
+ip, conf, account, password, domain, transport = sys.argv[1:7]
+lp = param.LoadParm()
+lp.load(conf)
+c = credentials.Credentials()
+c.guess(lp)
+c.set_username(account + '$')
+c.set_password(password)
+c.set_domain(domain)
+c.set_workstation(account)
+c.set_secure_channel_type(misc.SEC_CHAN_WKSTA)
+try:
+    b = 'ncacn_ip_tcp:%s[schannel,seal]' if transport == 'tcp' else \
+        'ncacn_np:%s[schannel,seal]'
+    conn = netlogon.netlogon(b % ip, lp, c)
+    r = conn.netr_DsRGetDCNameEx2('\\\\' + ip, None, 0, domain, None, None,
+                                  0)
+    print('ok', r.dc_unc)
+except Exception as e:
+    print('error', e)
+'''
+
+
 class DC:
     """One provisioned Samba AD DC with the ipcguard module and gate, in
     its own network namespace, and a client namespace beside it.  Use as
@@ -805,6 +834,15 @@ class DC:
             return json.loads(r.out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise RuntimeError('samr over tcp: %r' % r)
+
+    def schannel(self, account, password, transport, timeout=60):
+        """A machine account's sealed schannel to netlogon from the client
+        namespace, with Samba's own client (see _SCHANNEL): over tcp
+        through the endpoint mapper, or over smb.  'ok \\\\DC' or
+        'error ...'."""
+        return self._client(['/usr/bin/python3', '-c', _SCHANNEL, self.ip,
+                             self.client_conf, account, password, DOMAIN,
+                             transport], timeout)
 
     def raw_samr_over_tcp(self, port, mode, timeout=60):
         """A crafted bind, authentication and samr call straight to

@@ -341,6 +341,57 @@ def test_machine_account_over_both_transports(door_dc):
     assert r.rc == 0 and '\\\\IPCGDC' in r.out, r
 
 
+def test_schannel_over_both_transports(door_dc):
+    """A member's secure channel, as Samba's own client sets it up: an
+    unauthenticated netlogon connection for ServerAuthenticate3 (netlogon
+    is listed for anonymous callers for this), then a sealed schannel
+    bind, over TCP through the door and over SMB through the gate."""
+    wait_door(door_dc)
+    password = 'Sch-Test-Pw1x'
+    r = door_dc.samba_tool('computer', 'create', 'SCHTEST')
+    assert r.rc == 0, r
+    r = door_dc.samba_tool('user', 'setpassword', 'SCHTEST$',
+                           '--newpassword=%s' % password)
+    assert r.rc == 0, r
+    for transport in ('tcp', 'smb'):
+        r = door_dc.schannel('SCHTEST', password, transport)
+        assert r.out.strip() == 'ok \\\\IPCGDC', (transport, r)
+    door_dc.wait_log(r"ipcguardd: TCP caller from %s on port \d+: schannel "
+                     r"says authenticated" % re.escape(door_dc.client_ip))
+    door_dc.wait_log(r"ipcguardd: allowed pipe 'netlogon' to authenticated "
+                     r"session \(user '%s\\SCHTEST\$'" % DOMAIN)
+    # A wrong password gets no secure channel, on either transport.
+    for transport in ('tcp', 'smb'):
+        r = door_dc.schannel('SCHTEST', 'wrong-' + password, transport)
+        assert r.out.startswith('error'), (transport, r)
+
+
+def test_member_join_goes_through_the_gate(door_dc):
+    """A second Samba (the client namespace's) joins the domain: LDAP,
+    Kerberos, and LSA over SMB as Administrator through the gate (once
+    per DC: an earlier test may have joined it already)."""
+    door_dc.join_machine()
+    door_dc.wait_log(r"ipcguardd: allowed pipe 'lsarpc' to authenticated "
+                     r"session \(user '%s\\Administrator', client %s\)" % (
+                         DOMAIN, re.escape(door_dc.client_ip)))
+
+
+def test_flushed_ruleset_is_put_back(door_dc):
+    """A reload of nftables.service flushes every table, the door's too:
+    the gate notices within seconds and puts it back."""
+    wait_door(door_dc)
+    r = door_dc.in_dc_run(['nft', 'flush', 'ruleset'])
+    assert r.rc == 0, r
+    door_dc.wait_log(r'the nftables table inet ipcguard of the TCP door is '
+                     r'gone', timeout=20)
+    r = door_dc.retry(lambda: door_dc.in_dc_run(
+        ['nft', 'list', 'table', 'inet', 'ipcguard']),
+        lambda r: r.rc == 0 and 'redirect to :1135' in r.out, timeout=20)
+    assert r.rc == 0 and 'redirect to :1135' in r.out, r
+    anon = door_dc.rpcclient('anonymous', 'enumdomusers', transport='tcp')
+    assert outcome(anon) == 'refused', anon
+
+
 @pytest.mark.parametrize('authn', ['none', 'winnt'])
 def test_anonymous_straight_to_samr_port_however_dressed(door_dc, authn):
     """A caller that knows samr's port skips the endpoint mapper: the door
