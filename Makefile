@@ -56,6 +56,13 @@ load: build
 	$(PYTHON) tests/load/faults.py --full --write; s2=$$?; \
 	test $$s1 = 0 && test $$s2 = 0
 
+# Smb.conf.example's DC profile on two freshly provisioned AD DCs (TCP
+# door and none): what anonymous callers, Administrator and a member get
+# over SMB and TCP; writes its section of docs/results.md.
+.PHONY: dc-results
+dc-results: build
+	$(PYTHON) tests/integration/dc_results.py --write
+
 install: build man
 	install -d $(DESTDIR)$(MODULESDIR)/vfs $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \

@@ -289,6 +289,68 @@ except Exception as e:
 '''
 
 
+# -- what the tests and dc_results.py ask -----------------------------------
+
+def dc_profile():
+    """The DC profile of smb.conf.example, as shipped: its commented
+    [global] lines, key -> value."""
+    with open(os.path.join(harness.ROOT, 'smb.conf.example')) as f:
+        text = f.read()
+    block = text[text.index('# Profile 3: Active Directory'):]
+    opts = {}
+    for line in block.splitlines():
+        m = re.match(r'#\t([a-z_:. ]+?) = (.*)$', line)
+        if m:
+            opts[m.group(1)] = m.group(2)
+    return opts
+
+
+def dc_profile_kwargs(door=True):
+    """DC() arguments for the DC profile; door False leaves the TCP door
+    out (what a DC without it answers)."""
+    profile = dc_profile()
+    ipcguard = {k[len('ipcguard:'):]: v for k, v in profile.items()
+                if k.startswith('ipcguard:')}
+    if not door:
+        ipcguard.pop('tcp door port')
+    extra = ['%s = %s' % (k, v) for k, v in profile.items()
+             if ':' not in k and k != 'vfs objects']
+    return {'ipcguard': ipcguard, 'extra_global': extra}
+
+
+def outcome(r):
+    """What an rpcclient run got, in words that do not depend on the
+    transport: refused (access denied, at the bind or the call) or
+    answered (the call's own output)."""
+    if 'NT_STATUS_ACCESS_DENIED' in r.out or 'WERR_ACCESS_DENIED' in r.out:
+        return 'refused'
+    if r.rc == 0 and 'NT_STATUS' not in r.out:
+        return 'answered'
+    return 'other: %s' % r.out.strip()[:200]
+
+
+# What an anonymous caller gets with the DC profile, over SMB and over TCP
+# alike: no user, group or policy data; netlogon, the domain's name and
+# the endpoint mapper, which members and clients need before they log on.
+# (lsaquery is left out: over TCP Samba's LSA refuses it to everyone.)
+SAME_ANSWERS = [
+    ('samr', 'enumdomusers', 'refused'),
+    ('samr', 'querydispinfo', 'refused'),
+    ('samr', 'enumdomgroups', 'refused'),
+    ('samr', 'getdompwinfo', 'refused'),
+    ('samr', 'queryuser 500', 'refused'),
+    ('samr', 'samlookupnames domain Administrator', 'refused'),
+    ('lsarpc', 'lookupnames Administrator', 'refused'),
+    ('lsarpc', 'lookupsids S-1-5-32-544', 'refused'),
+    ('drsuapi', 'dsgetdcinfo %s' % DOMAIN, 'refused'),
+    ('netlogon', 'getdcname %s' % DOMAIN, 'answered'),
+    ('netlogon', 'dsr_getdcname %s' % DOMAIN, 'answered'),
+    ('dssetup', 'dsroledominfo', 'answered'),
+    ('epmapper', 'epmlookup', 'answered'),
+]
+
+
+
 class DC:
     """One provisioned Samba AD DC with the ipcguard module and gate, in
     its own network namespace, and a client namespace beside it.  Use as
@@ -742,6 +804,12 @@ class DC:
             if not (failed or self.failed or
                     os.environ.get('IPCGUARD_KEEP')):
                 shutil.rmtree(self.dir, ignore_errors=True)
+
+    @staticmethod
+    def samba_version():
+        return subprocess.run(['samba', '-V'], capture_output=True,
+                              text=True).stdout.strip().replace(
+                                  'Version ', '')
 
     def __enter__(self):
         return self.start()

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import harness
-from dc import DC, DOMAIN
+from dc import DC, DOMAIN, SAME_ANSWERS, dc_profile_kwargs, outcome
 from test_gate import gate_refused, got_through
 
 # The DCs of this module that are running on purpose between tests.
@@ -226,29 +226,10 @@ def test_stop_and_start_gate(dc):
 
 # -- the TCP door -----------------------------------------------------------
 
-def dc_profile():
-    """The DC profile of smb.conf.example, as shipped: its commented
-    [global] lines, key -> value."""
-    with open(os.path.join(harness.ROOT, 'smb.conf.example')) as f:
-        text = f.read()
-    block = text[text.index('# Profile 3: Active Directory'):]
-    opts = {}
-    for line in block.splitlines():
-        m = re.match(r'#\t([a-z_:. ]+?) = (.*)$', line)
-        if m:
-            opts[m.group(1)] = m.group(2)
-    return opts
-
-
 @pytest.fixture(scope='module')
 def door_dc(request):
     """A DC with smb.conf.example's DC profile, TCP door included."""
-    profile = dc_profile()
-    ipcguard = {k[len('ipcguard:'):]: v for k, v in profile.items()
-                if k.startswith('ipcguard:')}
-    extra = ['%s = %s' % (k, v) for k, v in profile.items()
-             if ':' not in k and k not in ('vfs objects',)]
-    yield from shared_dc(request, ipcguard=ipcguard, extra_global=extra)
+    yield from shared_dc(request, **dc_profile_kwargs())
 
 
 def wait_door(d):
@@ -260,38 +241,6 @@ def wait_door(d):
     d.wait_log(r'TCP door on port 1135 stands in front of ports %s\n' %
                ','.join(str(p) for p in rpc_ports), timeout=30)
     return rpc_ports
-
-
-def outcome(r):
-    """What an rpcclient run got, in words that do not depend on the
-    transport: refused (access denied, at the bind or the call) or
-    answered (the call's own output)."""
-    if 'NT_STATUS_ACCESS_DENIED' in r.out or 'WERR_ACCESS_DENIED' in r.out:
-        return 'refused'
-    if r.rc == 0 and 'NT_STATUS' not in r.out:
-        return 'answered'
-    return 'other: %s' % r.out.strip()[:200]
-
-
-# What an anonymous caller gets with the DC profile, over SMB and over TCP
-# alike: no user, group or policy data; netlogon, the domain's name and
-# the endpoint mapper, which members and clients need before they log on.
-# (lsaquery is left out: over TCP Samba's LSA refuses it to everyone.)
-SAME_ANSWERS = [
-    ('samr', 'enumdomusers', 'refused'),
-    ('samr', 'querydispinfo', 'refused'),
-    ('samr', 'enumdomgroups', 'refused'),
-    ('samr', 'getdompwinfo', 'refused'),
-    ('samr', 'queryuser 500', 'refused'),
-    ('samr', 'samlookupnames domain Administrator', 'refused'),
-    ('lsarpc', 'lookupnames Administrator', 'refused'),
-    ('lsarpc', 'lookupsids S-1-5-32-544', 'refused'),
-    ('drsuapi', 'dsgetdcinfo %s' % DOMAIN, 'refused'),
-    ('netlogon', 'getdcname %s' % DOMAIN, 'answered'),
-    ('netlogon', 'dsr_getdcname %s' % DOMAIN, 'answered'),
-    ('dssetup', 'dsroledominfo', 'answered'),
-    ('epmapper', 'epmlookup', 'answered'),
-]
 
 
 @pytest.mark.parametrize('iface,cmd,expected', SAME_ANSWERS,

@@ -365,19 +365,23 @@ def policy_text():
     return '; '.join('ipcguard:%s = %s' % kv for kv in LOAD_POLICY.items())
 
 
-def write_section(name, title, script, full, started, paragraphs):
+def write_section(name, title, script, full, started, paragraphs,
+                  cmd=None):
     """Replace the section `name` of docs/results.md (created when
     missing), leaving the other sections as their own script wrote them.
-    The section says which command, mode, machine and date produced it."""
-    cmd = 'python3 tests/load/%s %s--write' % (script,
-                                               '--full ' if full else '')
-    body = '\n\n'.join(['## %s (%s mode)' % (title,
-                                              'FULL' if full else 'SHORT'),
+    The section says which command, mode, machine and date produced it.
+    full None: a script without modes; cmd: its command, if not one of
+    tests/load/."""
+    cmd = cmd or 'python3 tests/load/%s %s--write' % (
+        script, '--full ' if full else '')
+    mode = '' if full is None else ' (%s mode)' % (
+        'FULL' if full else 'SHORT')
+    body = '\n\n'.join(['## %s%s' % (title, mode),
                          'Written by `%s`, started %s.' % (cmd, started),
                          'Machine: %s.' % machine()] + list(paragraphs))
     begin, end = '<!-- %s:begin -->' % name, '<!-- %s:end -->' % name
-    header = ('# Load and fault results\n\n'
-              'Written by the scripts in `tests/load/` (`make load`); '
+    header = ('# Load, fault and domain controller results\n\n'
+              'Written by scripts (`make load`, `make dc-results`); '
               'never edited by hand. Each section says the command, '
               'mode, machine and date that produced it.\n\n')
     try:
