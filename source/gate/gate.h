@@ -250,9 +250,11 @@ bool control_bind(struct ipcguardd *gate);
 void control_answer(struct ipcguardd *gate, int fd);
 
 /* gate_conn.c */
+struct ipcguardd_conn *conn_accepted(struct ipcguardd_listener *l);
 void conn_start(struct ipcguardd_listener *l, int fd);
 bool conn_set_deadline(struct ipcguardd_conn *conn, uint32_t secs);
 void conn_done(struct ipcguardd_conn *conn, const char *why);
+void conn_relay(struct ipcguardd_conn *conn);
 
 /* gate_bounds.c */
 bool conn_count_pipe(struct ipcguardd_conn *conn,

@@ -57,19 +57,18 @@ bool conn_set_deadline(struct ipcguardd_conn *conn, uint32_t secs)
 	return conn->deadline != NULL;
 }
 
-/* A caller accepted on l's socket, as fd: its handshake comes first. */
-void conn_start(struct ipcguardd_listener *l, int fd)
+/*
+ * A connection accepted on l's socket, anonymous until shown otherwise
+ * and counted open (conn_done() ends it); NULL when out of memory.
+ */
+struct ipcguardd_conn *conn_accepted(struct ipcguardd_listener *l)
 {
 	struct ipcguardd *gate = l->gate;
 	struct ipcguardd_conn *conn = NULL;
-	struct tstream_context *plain = NULL;
-	struct tevent_req *subreq = NULL;
-	int ret;
 
 	conn = talloc_zero(gate, struct ipcguardd_conn);
 	if (conn == NULL) {
-		close(fd);
-		return;
+		return NULL;
 	}
 	conn->gate = gate;
 	conn->listener = l;
@@ -79,6 +78,23 @@ void conn_start(struct ipcguardd_listener *l, int fd)
 	conn->client = talloc_strdup(conn, "unknown");
 	DLIST_ADD(gate->conns, conn);
 	gate->num_open++;
+	return conn;
+}
+
+/* A caller accepted on l's socket, as fd: its handshake comes first. */
+void conn_start(struct ipcguardd_listener *l, int fd)
+{
+	struct ipcguardd *gate = l->gate;
+	struct ipcguardd_conn *conn = NULL;
+	struct tstream_context *plain = NULL;
+	struct tevent_req *subreq = NULL;
+	int ret;
+
+	conn = conn_accepted(l);
+	if (conn == NULL) {
+		close(fd);
+		return;
+	}
 	if (!conn_set_deadline(conn, IPCGUARD_HANDSHAKE_TIMEOUT)) {
 		close(fd);
 		conn_done(conn, "out of memory");
@@ -195,6 +211,14 @@ static void conn_upstream_connected(struct tevent_req *subreq)
 		conn_done(conn, "RPC server unreachable");
 		return;
 	}
+	conn_relay(conn);
+}
+
+/* Both streams connected: relay until the relay ends the connection. */
+void conn_relay(struct ipcguardd_conn *conn)
+{
+	struct tevent_req *subreq = NULL;
+
 	subreq = gate_relay_send(conn, conn->gate->ev, conn);
 	if (subreq == NULL) {
 		conn_done(conn, "out of memory");

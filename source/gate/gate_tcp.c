@@ -29,7 +29,6 @@
 #include "gate.h"
 
 static void door_connected(struct tevent_req *subreq);
-static void door_relayed(struct tevent_req *subreq);
 
 /*
  * Where the caller meant to go.  A caller that came to the door itself
@@ -71,19 +70,13 @@ static void door_start(struct ipcguardd *gate, int fd,
 	struct tevent_req *subreq = NULL;
 	int ret;
 
-	conn = talloc_zero(gate, struct ipcguardd_conn);
+	conn = conn_accepted(gate->door->listener);
 	if (conn == NULL) {
 		close(fd);
 		return;
 	}
-	conn->gate = gate;
-	conn->listener = gate->door->listener;
-	conn->kind = IPCGUARD_SESSION_ANONYMOUS;
 	conn->tcp = talloc_zero(conn, struct gate_tcp);
-	conn->user = talloc_strdup(conn, "");
 	conn->sids = talloc_strdup(conn, "");
-	DLIST_ADD(gate->conns, conn);
-	gate->num_open++;
 	ret = tstream_bsd_existing_socket(conn, fd, &conn->client_stream);
 	if (ret != 0 || conn->tcp == NULL) {
 		close(fd);
@@ -153,23 +146,7 @@ static void door_connected(struct tevent_req *subreq)
 		conn_done(conn, "RPC server unreachable");
 		return;
 	}
-	subreq = gate_relay_send(conn, conn->gate->ev, conn);
-	if (subreq == NULL) {
-		conn_done(conn, "out of memory");
-		return;
-	}
-	tevent_req_set_callback(subreq, door_relayed, conn);
-}
-
-static void door_relayed(struct tevent_req *subreq)
-{
-	struct ipcguardd_conn *conn = tevent_req_callback_data(
-		subreq, struct ipcguardd_conn);
-	const char *why = NULL;
-
-	gate_relay_recv(subreq, &why);
-	TALLOC_FREE(subreq);
-	conn_done(conn, why);
+	conn_relay(conn);
 }
 
 static void door_accept(struct tevent_context *ev, struct tevent_fd *fde,

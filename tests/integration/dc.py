@@ -42,7 +42,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -351,7 +350,7 @@ SAME_ANSWERS = [
 
 
 
-class DC:
+class DC(harness.Instance):
     """One provisioned Samba AD DC with the ipcguard module and gate, in
     its own network namespace, and a client namespace beside it.  Use as
     a context manager (or start()/close()).
@@ -460,15 +459,7 @@ class DC:
     def provision(self):
         d = self.dir
         # Where the provisioned configuration records our directories.
-        options = [
-            'interfaces = lo %s/30' % self.ip,
-            'bind interfaces only = yes',
-            'pid directory = %s/pid' % d,
-            'ncalrpc dir = %s/ncalrpc' % d,
-            'winbindd socket directory = %s' % self.winbindd_dir,
-            'ntp signd socket directory = %s/ad/ntp_signd' % d,
-            'log file = %s/log/%%m.log' % d,
-        ]
+        options = self.place_options()
         # samba-tool starts from the configuration it is given: without
         # -s that is /etc/samba/smb.conf, whose settings and shares
         # ([homes], [printers], ...) would end up in ours.
@@ -492,12 +483,10 @@ class DC:
         self.write_conf()
         self.write_client_conf()
 
-    def runtime_options(self):
-        """[global] lines of ours, after the provisioned ones (a later
-        line wins).  samba-tool keeps only some of the --option values it
-        is given, so everything that matters at run time is here."""
+    def place_options(self):
+        """Where this DC listens and keeps its files."""
         d = self.dir
-        lines = [
+        return [
             'interfaces = lo %s/30' % self.ip,
             'bind interfaces only = yes',
             'pid directory = %s/pid' % d,
@@ -505,6 +494,13 @@ class DC:
             'winbindd socket directory = %s' % self.winbindd_dir,
             'ntp signd socket directory = %s/ad/ntp_signd' % d,
             'log file = %s/log/%%m.log' % d,
+        ]
+
+    def runtime_options(self):
+        """[global] lines of ours, after the provisioned ones (a later
+        line wins).  samba-tool keeps only some of the --option values it
+        is given, so everything that matters at run time is here."""
+        lines = self.place_options() + [
             'max log size = 0',
             # auth_audit:3: who each bind and session authenticated as,
             # with its transport and addresses.
@@ -563,18 +559,6 @@ class DC:
             f.write('\n'.join(lines) + '\n')
         os.rename(tmp, self.conf)
 
-    def set_ipcguard(self, **opts):
-        """Change ipcguard:<k> lines (k with _ for spaces; None removes);
-        follow with smbcontrol(..., 'reload-config') where a test wants
-        the running daemons to see it."""
-        for k, v in opts.items():
-            key = k.replace('_', ' ')
-            if v is None:
-                self.ipcguard.pop(key, None)
-            else:
-                self.ipcguard[key] = v
-        self.write_conf()
-
     def write_client_conf(self):
         c = os.path.join(self.dir, 'client')
         lines = [
@@ -613,15 +597,6 @@ class DC:
 
     # -- processes --------------------------------------------------------
 
-    def _spawn(self, argv, logname, env=None):
-        logf = open(os.path.join(self.dir, 'log', logname), 'ab')
-        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, env=env,
-                             start_new_session=True)
-        logf.close()
-        self.procs.append(p)
-        return p
-
     def _dc_env(self):
         env = dict(os.environ)
         env['KRB5_CONFIG'] = os.path.join(self.dir, 'ad', 'private',
@@ -659,16 +634,8 @@ class DC:
             env=harness.sanitizer_env() if harness.SANITIZED_GATE else None)
         if not wait:
             return self.gate_proc
-        deadline = time.time() + (60 if wrapper else 20) * \
-            harness.TIMEOUT_SCALE
-        while time.time() < deadline:
-            if os.path.exists(ctl):
-                return self.gate_proc
-            if self.gate_proc.poll() is not None:
-                raise RuntimeError('ipcguardd exited: %s' %
-                                   self.read('ipcguardd.log'))
-            time.sleep(0.05)
-        raise RuntimeError('ipcguardd did not start')
+        return harness.wait_gate(self.gate_proc, ctl, bool(wrapper),
+                                 lambda: self.read('ipcguardd.log'))
 
     def stop_gate(self):
         if self.gate_proc is not None:
@@ -762,22 +729,9 @@ class DC:
         self.samba = None
         if harness.SANITIZED_GATE and os.path.exists(self.dir):
             self.collect_sanitizer_output()
-        deadline = time.time() + 10
-        while True:
-            pids = self._our_pids()
-            if not pids:
-                break
-            if time.time() > deadline:
-                problems.append('could not stop %s' % pids)
-                break
-            sig = signal.SIGTERM if time.time() < deadline - 5 else \
-                signal.SIGKILL
-            for pid in pids:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.2)
+        left = harness.stop_pids(self._our_pids)
+        if left:
+            problems.append('could not stop %s' % left)
         for ns in reversed(self.namespaces):
             r = _run(['ip', 'netns', 'del', ns], check=False)
             if r.returncode != 0:
@@ -786,15 +740,6 @@ class DC:
         if problems:
             self.failed = True
             raise RuntimeError('; '.join(problems))
-
-    def collect_sanitizer_output(self):
-        text = self.read('ipcguardd.log')
-        if harness.Server.SANITIZER_OUTPUT.search(text):
-            os.makedirs(harness.SANITIZER_LOG_DIR, exist_ok=True)
-            name = 'stderr.%s' % os.path.basename(self.dir)
-            with open(os.path.join(harness.SANITIZER_LOG_DIR, name),
-                      'w') as f:
-                f.write(text)
 
     def close(self, failed=False):
         """Stop; remove the directory unless this or a test failed."""
@@ -1068,26 +1013,9 @@ class DC:
 
     # -- logs -------------------------------------------------------------
 
-    def read(self, name):
-        try:
-            with open(os.path.join(self.dir, 'log', name),
-                      errors='replace') as f:
-                return f.read()
-        except (FileNotFoundError, IsADirectoryError):
-            return ''
-
     def logs(self):
         out = ''
         for name in sorted(os.listdir(os.path.join(self.dir, 'log'))):
             if name != 'provision.log':
                 out += self.read(name)
         return out
-
-    def wait_log(self, pattern, timeout=10):
-        deadline = time.time() + _scaled(timeout)
-        while time.time() < deadline:
-            text = self.logs()
-            if re.search(pattern, text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError('log never matched %r' % pattern)

@@ -155,6 +155,39 @@ def module_overlay(instance_dir):
             '"$2" && shift 2 && exec "$@"', 'sh', layer + ':' + dst, dst]
 
 
+def stop_pids(find, seconds=10):
+    """Stop the processes find() names, by pid: SIGTERM, then SIGKILL for
+    the last five seconds.  Returns the pids still there after `seconds`
+    (none: an empty list)."""
+    deadline = time.time() + seconds
+    while True:
+        pids = find()
+        if not pids or time.time() > deadline:
+            return pids
+        sig = signal.SIGTERM if time.time() < deadline - 5 else \
+            signal.SIGKILL
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+
+
+def wait_gate(proc, ctl, wrapped, log):
+    """Until the gate `proc` has bound its control socket `ctl`; a gate
+    under a wrapper (valgrind) gets longer.  Returns proc; raises with
+    log() if it exits or never gets there."""
+    deadline = time.time() + (60 if wrapped else 20) * TIMEOUT_SCALE
+    while time.time() < deadline:
+        if os.path.exists(ctl):
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError('ipcguardd exited: %s' % log())
+        time.sleep(0.05)
+    raise RuntimeError('ipcguardd did not start')
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(('127.0.0.1', 0))
@@ -185,7 +218,84 @@ class Result:
         return 'rc=%d out=%r' % (self.rc, self.out)
 
 
-class Server:
+class Instance:
+    """What a private Samba instance of the tests has, whatever its role
+    (Server here, dc.DC): its directory (self.dir) with log/, the
+    processes it started (self.procs), its ipcguard options
+    (self.ipcguard, written by self.write_conf())."""
+
+    # What sanitizers print: gcc 12's UBSan ignores UBSAN_OPTIONS'
+    # log_path and always writes to stderr, which is the gate's log.
+    SANITIZER_OUTPUT = re.compile(
+        r'runtime error: |ERROR: [A-Za-z]*Sanitizer|SUMMARY: [A-Za-z]*'
+        r'Sanitizer')
+
+    def _spawn(self, argv, logname, env=None):
+        logf = open(os.path.join(self.dir, 'log', logname), 'ab')
+        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, env=env,
+                             start_new_session=True)
+        logf.close()
+        self.procs.append(p)
+        return p
+
+    def read(self, name):
+        try:
+            with open(os.path.join(self.dir, 'log', name), errors='replace') as f:
+                return f.read()
+        except (FileNotFoundError, IsADirectoryError):
+            return ''
+
+    def set_ipcguard(self, **opts):
+        for k, v in opts.items():
+            key = k.replace('_', ' ')
+            if v is None:
+                self.ipcguard.pop(key, None)
+            else:
+                self.ipcguard[key] = v
+        self.write_conf()
+
+    def collect_sanitizer_output(self):
+        """Copy a sanitized gate's stderr into SANITIZER_LOG_DIR when it
+        holds a sanitizer report, so a report is never lost with this
+        instance's directory."""
+        text = self.read('ipcguardd.log')
+        if self.SANITIZER_OUTPUT.search(text):
+            os.makedirs(SANITIZER_LOG_DIR, exist_ok=True)
+            name = 'stderr.%s' % os.path.basename(self.dir)
+            with open(os.path.join(SANITIZER_LOG_DIR, name), 'w') as f:
+                f.write(text)
+
+    # What the gate logs when it is done with a reload, however it went.
+    GATE_RELOADED = re.compile(r'ipcguardd: (policy loaded with|reload '
+                               r'rejected|could not reload)')
+
+    def reload_gate(self, timeout=10):
+        """smbcontrol ipcguardd reload-config, and wait until the gate has
+        done it: smbcontrol returns once the message is sent, and a
+        reload that reads a rule database takes a while under a
+        sanitizer on a busy machine."""
+        before = len(self.GATE_RELOADED.findall(self.logs()))
+        r = self.smbcontrol('ipcguardd', 'reload-config')
+        assert r.rc == 0, r
+        deadline = time.time() + timeout * TIMEOUT_SCALE
+        while len(self.GATE_RELOADED.findall(self.logs())) <= before:
+            if time.time() > deadline:
+                raise AssertionError('ipcguardd did not finish a reload')
+            time.sleep(0.05)
+
+    def wait_log(self, pattern, timeout=10):
+        deadline = time.time() + timeout * TIMEOUT_SCALE
+        while time.time() < deadline:
+            text = self.logs()
+            if re.search(pattern, text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError('log never matched %r' % pattern)
+
+
+
+class Server(Instance):
     """One private Samba instance; use as a context manager."""
 
     def __init__(self, ipcguard=None, gate=True, shares=None,
@@ -282,25 +392,7 @@ class Server:
             f.write('\n'.join(lines) + '\n')
         os.rename(tmp, self.conf)
 
-    def set_ipcguard(self, **opts):
-        for k, v in opts.items():
-            key = k.replace('_', ' ')
-            if v is None:
-                self.ipcguard.pop(key, None)
-            else:
-                self.ipcguard[key] = v
-        self.write_conf()
-
     # -- processes --------------------------------------------------------
-
-    def _spawn(self, argv, logname, env=None):
-        logf = open(os.path.join(self.dir, 'log', logname), 'ab')
-        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, env=env,
-                             start_new_session=True)
-        logf.close()
-        self.procs.append(p)
-        return p
 
     def start(self):
         ensure_unix_user(TEST_USER)
@@ -357,15 +449,8 @@ class Server:
             'ipcguardd.log', env=sanitizer_env() if SANITIZED_GATE else None)
         if not wait:
             return self.gate_proc
-        deadline = time.time() + (60 if wrapper else 20) * TIMEOUT_SCALE
-        while time.time() < deadline:
-            if os.path.exists(ctl):
-                return self.gate_proc
-            if self.gate_proc.poll() is not None:
-                raise RuntimeError('ipcguardd exited: %s' %
-                                   self.read('ipcguardd.log'))
-            time.sleep(0.05)
-        raise RuntimeError('ipcguardd did not start')
+        return wait_gate(self.gate_proc, ctl, bool(wrapper),
+                         lambda: self.read('ipcguardd.log'))
 
     def stop_gate(self):
         if self.gate_proc is not None:
@@ -390,22 +475,6 @@ class Server:
         except ProcessLookupError:
             pass
 
-    # What sanitizers print: gcc 12's UBSan ignores UBSAN_OPTIONS'
-    # log_path and always writes to stderr, which is the gate's log.
-    SANITIZER_OUTPUT = re.compile(
-        r'runtime error: |ERROR: [A-Za-z]*Sanitizer|SUMMARY: [A-Za-z]*'
-        r'Sanitizer')
-
-    def collect_sanitizer_output(self):
-        """Copy a sanitized gate's stderr into SANITIZER_LOG_DIR when it
-        holds a sanitizer report, so a report is never lost with this
-        instance's directory."""
-        text = self.read('ipcguardd.log')
-        if self.SANITIZER_OUTPUT.search(text):
-            os.makedirs(SANITIZER_LOG_DIR, exist_ok=True)
-            name = 'stderr.%s' % os.path.basename(self.dir)
-            with open(os.path.join(SANITIZER_LOG_DIR, name), 'w') as f:
-                f.write(text)
 
     def helper_pids(self):
         """Processes started on our behalf that left our process groups:
@@ -432,21 +501,9 @@ class Server:
         self.procs = []
         if SANITIZED_GATE:
             self.collect_sanitizer_output()
-        deadline = time.time() + 10
-        while True:
-            pids = self.helper_pids()
-            if not pids:
-                break
-            sig = signal.SIGTERM if time.time() < deadline - 5 else \
-                signal.SIGKILL
-            for pid in pids:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            if time.time() > deadline:
-                raise RuntimeError('could not stop %s' % pids)
-            time.sleep(0.2)
+        left = stop_pids(self.helper_pids)
+        if left:
+            raise RuntimeError('could not stop %s' % left)
 
     def __enter__(self):
         return self.start()
@@ -498,28 +555,11 @@ class Server:
 
     # -- logs -------------------------------------------------------------
 
-    def read(self, name):
-        try:
-            with open(os.path.join(self.dir, 'log', name), errors='replace') as f:
-                return f.read()
-        except (FileNotFoundError, IsADirectoryError):
-            return ''
-
     def logs(self):
         out = ''
         for name in sorted(os.listdir(os.path.join(self.dir, 'log'))):
             out += self.read(name)
         return out
-
-    def wait_log(self, pattern, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            text = self.logs()
-            if re.search(pattern, text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError('log never matched %r' % pattern)
-
 
 def anon_granted(r):
     return r.rc == 0 and 'NT_STATUS' not in r.out

@@ -75,7 +75,7 @@ def user_sid(s):
 
 
 def reload_all(s):
-    assert s.smbcontrol('ipcguardd', 'reload-config').rc == 0
+    s.reload_gate()
     assert s.smbcontrol('smbd', 'reload-config').rc == 0
 
 
