@@ -108,7 +108,7 @@ struct ipcguardd_conn {
 	/* Presentation contexts as the RPC server bound them. */
 	struct ipcguard_contexts *contexts;
 	struct gate_winreg *winreg;	/* winreg handles: gate_winreg.c */
-	struct gate_tcp *tcp;		/* through the TCP door; else NULL */
+	struct gate_tcp *tcp;	/* through the TCP door; else NULL */
 };
 
 /* Who a caller over TCP is, as far as its authentication says. */
@@ -144,11 +144,11 @@ struct gate_tcp_door {
 	uint16_t ports[GATE_TCP_MAX_PORTS];
 	size_t num_ports;
 	char *ports_text;
-	bool applied;			/* the nftables table is in place */
+	bool applied;		/* the nftables table is in place */
 	time_t verified;		/* when it was last seen there */
 	struct gate_tcp_listening seen[GATE_TCP_MAX_PORTS];
 	size_t num_seen;
-	char *problem;			/* why TCP callers pass around it */
+	char *problem;		/* why TCP callers pass around it */
 };
 
 /* What each database rule did since the gate started. */

@@ -65,7 +65,9 @@ static size_t read_listening(const char *path, struct gate_tcp_listening *out,
 		    port > UINT16_MAX || !rpc_port_candidate(port)) {
 			continue;
 		}
-		out[n++] = (struct gate_tcp_listening) { .port = port, .inode = inode };
+		out[n].port = port;
+		out[n].inode = inode;
+		n++;
 	}
 	fclose(f);
 	return n;

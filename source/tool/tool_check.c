@@ -183,6 +183,14 @@ int cmd_check(TALLOC_CTX *mem_ctx, struct ipcguard_policy *policy)
 		printf("ERROR: %s\n", problem);
 		problems++;
 	}
+	if (policy->tcp_door_port != 0 &&
+	    lp_map_to_guest() != NEVER_MAP_TO_GUEST) {
+		printf("ERROR: map to guest is not \"never\" and a TCP "
+		       "door is set: the gate cannot tell a guest logon over "
+		       "TCP from a user's, so guests get users' answers "
+		       "there; set map to guest = never\n");
+		problems++;
+	}
 	if (!list_has(lp_vfs_objects(GLOBAL_SECTION_SNUM), "ipcguard")) {
 		printf("ERROR: [global] vfs objects does not list ipcguard: "
 		       "IPC$ and every share without its own vfs objects are "

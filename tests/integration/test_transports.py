@@ -75,6 +75,30 @@ def test_daemon_samba_dcerpcd_serves_tcp_around_the_gate():
         assert r.returncode == 0 and 'IPCGTEST' in r.stdout, r
 
 
+def test_check_with_a_tcp_door():
+    """check only: nothing is started (a gate with a door would set up a
+    packet filter in this namespace; test_dc.py runs doors in namespaces
+    of their own).  A door answers the daemon's TCP endpoints; guests
+    mapped from bad logons cannot be told from users over TCP."""
+    s = Server(ipcguard={'null session pipes': 'lsarpc',
+                         'tcp door port': '1135'},
+               extra_global=['rpc start on demand helpers = no'])
+    rc, out = tool(s, 'check')
+    assert UNGATED not in out, out
+    assert 'ERROR: map to guest is not "never" and a TCP door is set' in \
+        out, out
+    s = Server(ipcguard={'null session pipes': 'lsarpc',
+                         'tcp door port': '1135'},
+               extra_global=['rpc start on demand helpers = no',
+                             'map to guest = never'])
+    rc, out = tool(s, 'check')
+    assert 'map to guest' not in out and UNGATED not in out, out
+    for port in ('135', '445', '70000', 'x'):
+        s.set_ipcguard(tcp_door_port=port)
+        rc, out = tool(s, 'check')
+        assert rc == 1 and 'tcp door port' in out, (port, out)
+
+
 def test_on_demand_samba_dcerpcd_is_not_reported():
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
         rc, out = tool(s, 'check')
