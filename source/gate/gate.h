@@ -195,6 +195,7 @@ struct ipcguardd {
 	struct tevent_timer *accept_retry;
 	uint64_t num_fd_exhausted;
 	struct gate_tcp_door *door;	/* NULL: no TCP door */
+	struct ipcguardd_listener *door_listener;	/* its counters */
 };
 
 /*

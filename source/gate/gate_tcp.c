@@ -254,14 +254,21 @@ void gate_tcp_door_setup(struct ipcguardd *gate)
 	door->port = port;
 	door->fd[0] = door->fd[1] = -1;
 	talloc_set_destructor(door, door_destructor);
-	door->listener = talloc_zero(door, struct ipcguardd_listener);
-	if (door->listener == NULL) {
-		TALLOC_FREE(door);
-		return;
+	/* Connections point at it: it lives as long as the gate, across
+	 * doors moved by reloads, with its counters. */
+	if (gate->door_listener == NULL) {
+		gate->door_listener = talloc_zero(gate,
+						  struct ipcguardd_listener);
+		if (gate->door_listener == NULL) {
+			TALLOC_FREE(door);
+			return;
+		}
+		gate->door_listener->gate = gate;
+		gate->door_listener->name = talloc_strdup(
+			gate->door_listener, "ncacn_ip_tcp");
+		gate->door_listener->fd = -1;
 	}
-	door->listener->gate = gate;
-	door->listener->name = talloc_strdup(door->listener, "ncacn_ip_tcp");
-	door->listener->fd = -1;
+	door->listener = gate->door_listener;
 	for (i = 0; i < ARRAY_SIZE(families); i++) {
 		door->fd[i] = door_listen(gate, families[i], port);
 		if (door->fd[i] == -1) {

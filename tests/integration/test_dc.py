@@ -451,6 +451,34 @@ def test_wbinfo_and_samba_tool_through_the_door(door_dc):
     assert r.rc == 0 and 'DSA Options' in r.out, r
 
 
+def test_door_moves_on_reload(door_dc):
+    """A reload with another door port: the gate listens there and the
+    packet filter follows; anonymous callers are still refused over TCP,
+    Administrator still answered.  Put back afterwards."""
+    wait_door(door_dc)
+    try:
+        door_dc.set_ipcguard(tcp_door_port='1136')
+        door_dc.reload_gate()
+        door_dc.wait_log(r'TCP door on port 1136 stands in front of ports '
+                         r'135,', timeout=20)
+        r = door_dc.in_dc_run(['nft', 'list', 'table', 'inet', 'ipcguard'])
+        assert 'redirect to :1136' in r.out, r
+        anon = door_dc.rpcclient('anonymous', 'enumdomusers',
+                                 transport='tcp')
+        assert outcome(anon) == 'refused', anon
+        admin = door_dc.rpcclient('admin', 'enumdomusers', transport='tcp')
+        assert 'user:[Administrator]' in admin.out, admin
+        r = door_dc.tool('status')
+        assert re.search(r'^tcp_door=1136 ', r.out, re.M), r
+    finally:
+        door_dc.set_ipcguard(tcp_door_port='1135')
+        door_dc.reload_gate()
+    r = door_dc.retry(lambda: door_dc.in_dc_run(
+        ['nft', 'list', 'table', 'inet', 'ipcguard']),
+        lambda r: 'redirect to :1135' in r.out, timeout=20)
+    assert 'redirect to :1135' in r.out, r
+
+
 def test_gate_down_shuts_the_door_and_says_what_breaks(door_dc):
     """Stopped, the gate leaves its packet filter in place: callers from
     outside find the RPC ports shut, not open.  check, status and the

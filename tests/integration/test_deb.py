@@ -9,8 +9,8 @@ import subprocess
 import harness
 
 
-def run(argv, **kw):
-    return subprocess.run(argv, capture_output=True, text=True, check=True,
+def run(argv, check=True, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, check=check,
                           timeout=900, **kw)
 
 
@@ -28,18 +28,24 @@ def test_deb_installs_and_the_demo_runs_from_it():
                  'man8/vfs_ipcguard.8', 'man8/ipcguardd.8',
                  'man8/ipcguard.8'):
         assert path in files, path
-    run(['apt-get', 'install', '-y', '--allow-downgrades', deb],
-        env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
-    try:
-        demo = run(['/usr/bin/python3',
-                    os.path.join(harness.ROOT, 'tools', 'demo.py'),
-                    '--installed']).stdout
-        assert '/usr/sbin/ipcguardd gating' in demo, demo
-        assert 'anonymous  share    private        refused' in demo, demo
-        assert 'anonymous  pipe     srvsvc         refused: ' \
-            'NT_STATUS_ACCESS_DENIED' in demo, demo
-        assert 'anonymous  pipe     lsarpc         reached' in demo, demo
-        assert 'user       pipe     srvsvc         reached' in demo, demo
-        assert os.path.exists('/usr/share/man/man8/ipcguardd.8.gz')
-    finally:
-        run(['dpkg', '-P', 'ipcguard'])
+    # Installed and run in a throw-away copy of the machine: the test must
+    # not change what is installed here (a server with ipcguard installed
+    # would otherwise lose it to the purge).
+    before = run(['dpkg-query', '-W', '-f=${Status}\n', 'ipcguard'],
+                 check=False)
+    script = ('apt-get install -y --allow-downgrades "$1" >/dev/null && '
+              'test -e /usr/share/man/man8/ipcguardd.8.gz && '
+              '/usr/bin/python3 "$2"/tools/demo.py --installed')
+    demo = run([os.path.join(harness.ROOT, 'tools', 'in-overlay-root.sh'),
+                harness.ROOT, 'sh', '-c', script, 'sh', deb, harness.ROOT],
+               env=dict(os.environ, DEBIAN_FRONTEND='noninteractive')).stdout
+    assert '/usr/sbin/ipcguardd gating' in demo, demo
+    assert 'anonymous  share    private        refused' in demo, demo
+    assert 'anonymous  pipe     srvsvc         refused: ' \
+        'NT_STATUS_ACCESS_DENIED' in demo, demo
+    assert 'anonymous  pipe     lsarpc         reached' in demo, demo
+    assert 'user       pipe     srvsvc         reached' in demo, demo
+    after = run(['dpkg-query', '-W', '-f=${Status}\n', 'ipcguard'],
+                check=False)
+    assert (after.returncode, after.stdout) == \
+        (before.returncode, before.stdout), (before, after)
