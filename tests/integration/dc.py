@@ -934,19 +934,9 @@ class DC(harness.Instance):
     def pids_of(self, program):
         """Pids of the DC's processes running `program` (e.g. smbd,
         winbindd) on our smb.conf."""
-        pids = []
-        for entry in os.listdir('/proc'):
-            if not entry.isdigit():
-                continue
-            try:
-                with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                    args = f.read().split(b'\0')
-            except OSError:
-                continue
-            if os.path.basename(args[0]) == program.encode() and \
-                    any(self.conf.encode() in a for a in args):
-                pids.append(int(entry))
-        return sorted(pids)
+        return sorted(pid for pid, args in harness.processes()
+                      if os.path.basename(args[0]) == program.encode() and
+                      any(self.conf.encode() in a for a in args))
 
     def tcp_endpoint(self, interface):
         """The ncacn_ip_tcp port of the DC's RPC server that serves

@@ -35,19 +35,26 @@ CLIENT_ENV = dict(os.environ, LC_ALL='C')
 CREATED_DIRS = []
 
 
-def processes_of(dirs):
-    """Command lines of the running processes started on the smb.conf of
-    one of the instance directories `dirs`."""
-    confs = [('%s/smb.conf' % d).encode() for d in dirs]
-    found = []
+def processes():
+    """(pid, argv as bytes) of every process whose command line can be
+    read."""
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
         try:
             with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ')
+                yield int(entry), f.read().split(b'\0')
         except OSError:
             continue
+
+
+def processes_of(dirs):
+    """Command lines of the running processes started on the smb.conf of
+    one of the instance directories `dirs`."""
+    confs = [('%s/smb.conf' % d).encode() for d in dirs]
+    found = []
+    for _, args in processes():
+        cmd = b' '.join(args)
         if any(conf in cmd for conf in confs):
             found.append(cmd.decode(errors='replace'))
     return found
@@ -483,16 +490,9 @@ class Server(Instance):
         line."""
         pids = []
         marker = ('--configfile=%s' % self.conf).encode()
-        for entry in os.listdir('/proc'):
-            if not entry.isdigit():
-                continue
-            try:
-                with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                    args = f.read().split(b'\0')
-            except OSError:
-                continue
+        for pid, args in processes():
             if marker in args:
-                pids.append(int(entry))
+                pids.append(pid)
         return pids
 
     def stop(self):
