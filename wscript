@@ -16,8 +16,11 @@ def build(bld):
     # it, so a test can prove smbd loaded the module it just built.
     build_id = os.environ.get('IPCGUARD_BUILD_ID', 'unknown')
     # A string: SAMBA_MODULE appends its own -D with "+=".
-    version_cflags = '-DIPCGUARD_VERSION="%s" -DIPCGUARD_BUILD_ID="%s"' % (
-        IPCGUARD_VERSION, build_id)
+    # The Debian version of the samba package the tree was prepared from.
+    samba_package = os.environ.get('IPCGUARD_SAMBA_PACKAGE', 'unknown')
+    version_cflags = ('-DIPCGUARD_VERSION="%s" -DIPCGUARD_BUILD_ID="%s" '
+                      '-DIPCGUARD_SAMBA_PACKAGE="%s"' % (
+                          IPCGUARD_VERSION, build_id, samba_package))
 
     # Source lists shared by the normal targets and the sanitized gate.
     policy_source = '''source/policy/ipcguard_parse.c
@@ -120,6 +123,7 @@ def build(bld):
                                 source/tool/tool_rule.c
                                 source/tool/tool_explain.c''',
                       includes='source/policy source/common',
+                      cflags=version_cflags,
                       deps='ipcguard_samba talloc CMDLINE_S3 smbconf',
                       ldflags=rpath_ldflags,
                       install=False)

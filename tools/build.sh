@@ -17,7 +17,8 @@ flock 9
 
 ln -sfn "$here" "$tree/ipcguard"
 IPCGUARD_BUILD_ID="$(date +%Y%m%d%H%M%S)-$$-$RANDOM"
-export IPCGUARD_BUILD_ID
+IPCGUARD_SAMBA_PACKAGE=$(cat "$tree/../ready")
+export IPCGUARD_BUILD_ID IPCGUARD_SAMBA_PACKAGE
 cd "$tree"
 PYTHONHASHSEED=1 WAF_MAKE=1 /usr/bin/python3 buildtools/bin/waf build \
 	-j"$(nproc)" --targets="$targets"

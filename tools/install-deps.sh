@@ -22,7 +22,7 @@ libtalloc-dev libtevent-dev libldb-dev libcmocka-dev \
 dpkg-dev devscripts fakeroot debhelper pkg-config gcc make \
 python3 python3-pytest python3-impacket python3-ldb acl attr iproute2 procps psmisc valgrind \
 libasan8 libubsan1 \
-clang libclang-rt-14-dev xsltproc libxml2-utils docbook-xsl docbook-xml"
+clang libclang-rt-dev xsltproc libxml2-utils docbook-xsl docbook-xml"
 
 missing=""
 for p in $RUNTIME_PKGS; do

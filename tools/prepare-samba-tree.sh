@@ -45,7 +45,8 @@ mkdir -p "$work/apt/lists/partial" "$work/apt/sources.list.d" \
 # deb-src entries for the same Debian suites the machine installs from, so
 # the source fetched is the one the binaries were built from.  The machine's
 # own apt configuration is left untouched.
-codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+# A test bed names its suite (sid's os-release names testing's codename).
+codename=${IPCGUARD_APT_SUITE:-$(. /etc/os-release && echo "$VERSION_CODENAME")}
 n=0
 for f in /etc/apt/sources.list.d/*.sources; do
 	[ -f "$f" ] || continue

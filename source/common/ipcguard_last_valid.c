@@ -19,6 +19,7 @@
 
 #include "includes.h"
 #include "system/filesys.h"
+#include "ipcguard_compat.h"
 
 #include "ipcguard_last_valid.h"
 #include "ipcguard_ruledb.h"

@@ -25,6 +25,7 @@
 #include "libcli/security/security.h"
 #include "source3/rpc_client/local_np.h"
 #include "nsswitch/winbind_client.h"
+#include "ipcguard_compat.h"
 
 #include "ipcguard_policy.h"
 #include "ipcguard_contexts.h"
@@ -243,7 +244,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	struct ipcguardd_conn *conn = tevent_req_callback_data(
 		subreq, struct ipcguardd_conn);
 	struct ipcguardd *gate = conn->gate;
-	struct named_pipe_auth_req_info7 *info7 = NULL;
+	struct ipcguard_npa_info *npa_info = NULL;
 	enum dcerpc_transport_t transport;
 	struct tsocket_address *remote_client_addr = NULL;
 	char *remote_client_name = NULL;
@@ -256,7 +257,7 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	int ret, err;
 
 	ret = tstream_npa_accept_existing_recv(
-		subreq, &err, conn, &conn->client_stream, &info7, &transport,
+		subreq, &err, conn, &conn->client_stream, &npa_info, &transport,
 		&remote_client_addr, &remote_client_name, &local_server_addr,
 		&local_server_name, &session_info);
 	TALLOC_FREE(subreq);

@@ -43,6 +43,7 @@
 #include "source3/lib/global_contexts.h"
 #include "lib/util/pidfile.h"
 #include "smbd/proto.h"
+#include "ipcguard_version.h"
 
 #include "ipcguard_policy.h"
 #include "ipcguard_gate_probe.h"
@@ -214,7 +215,7 @@ int main(int argc, const char *argv[])
 		POPT_AUTOHELP
 		POPT_COMMON_SAMBA
 		POPT_COMMON_DAEMON
-		POPT_COMMON_VERSION
+		IPCGUARD_POPT_VERSION
 		POPT_TABLEEND
 	};
 
@@ -240,6 +241,11 @@ int main(int argc, const char *argv[])
 		exit(1);
 	}
 	ret = poptGetNextOpt(pc);
+	if (ret == IPCGUARD_POPT_VERSION_VAL) {
+		ipcguard_print_version("ipcguardd");
+		poptFreeContext(pc);
+		exit(0);
+	}
 	if (ret != -1) {
 		fprintf(stderr, "ipcguardd: %s: %s\n",
 			poptBadOption(pc, 0), poptStrerror(ret));
@@ -279,8 +285,9 @@ int main(int argc, const char *argv[])
 	 * Our own connections to the RPC servers must go straight to
 	 * samba-dcerpcd.  A command-line setting survives reloads.
 	 */
-	if (!lp_set_cmdline("external_rpc_pipe:socket_dir",
-			    lp_ncalrpc_dir())) {
+	if (!lpcfg_set_cmdline(samba_cmdline_get_lp_ctx(),
+			       "external_rpc_pipe:socket_dir",
+			       lp_ncalrpc_dir())) {
 		DBG_ERR("ipcguardd: cannot route its own connections to %s\n",
 			lp_ncalrpc_dir());
 		exit(1);
@@ -303,7 +310,7 @@ int main(int argc, const char *argv[])
 	if (cmdline_daemon_cfg->fork) {
 		become_daemon(true, cmdline_daemon_cfg->no_process_group,
 			      log_stdout);
-		status = reinit_after_fork(gate->msg, gate->ev, false, NULL);
+		status = ipcguard_reinit_after_fork(gate->msg, gate->ev, false);
 		if (!NT_STATUS_IS_OK(status)) {
 			exit_daemon("reinit_after_fork() failed",
 				    map_errno_from_nt_status(status));
@@ -314,9 +321,9 @@ int main(int argc, const char *argv[])
 			      gate_reap_children, gate) == NULL) {
 		exit_daemon("ipcguardd: cannot catch SIGCHLD", ENOMEM);
 	}
-	DBG_ERR("ipcguardd version %s (build %s, Samba %s) started, gating "
+	DBG_ERR("ipcguardd version %s (build %s) for %s started, gating "
 		"%s\n", IPCGUARD_VERSION, IPCGUARD_BUILD_ID,
-		samba_version_string(), gate->np_dir);
+		IPCGUARD_BUILT_FOR, gate->np_dir);
 
 	/* Before any socket is touched: exits if another gate holds it. */
 	pidfile_create(lp_pid_directory(), "ipcguardd");

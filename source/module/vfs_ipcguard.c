@@ -44,6 +44,7 @@
 #include "lib/util/tevent_ntstatus.h"
 #include "libcli/security/security.h"
 #include "lib/tsocket/tsocket.h"
+#include "ipcguard_compat.h"
 
 #include "ipcguard_policy.h"
 #include "ipcguard_session.h"
@@ -126,8 +127,8 @@ static const struct security_token *session_token(
 	if (!ipcguard_strip_everyone(policy, kind)) {
 		return session_info->security_token;
 	}
-	token = dup_nt_token(mem_ctx,
-			     session_info->security_token);
+	token = ipcguard_token_duplicate(mem_ctx,
+					 session_info->security_token);
 	if (token != NULL) {
 		(void)ipcguard_token_remove_everyone(token);
 	}
@@ -338,6 +339,18 @@ NTSTATUS vfs_ipcguard_init(TALLOC_CTX *ctx)
 {
 	NTSTATUS status;
 
+	/*
+	 * A module built for another Samba whose private libraries still
+	 * resolve would meet structures of another layout: refuse, and let
+	 * smbd refuse the shares that load it.
+	 */
+	if (strcmp(samba_version_string(), SAMBA_VERSION_STRING) != 0) {
+		DBG_ERR("ipcguard: this module was built for %s, but smbd is "
+			"Samba %s: rebuild ipcguard against the installed "
+			"Samba (make deb); shares that load it are refused\n",
+			IPCGUARD_BUILT_FOR, samba_version_string());
+		return NT_STATUS_REVISION_MISMATCH;
+	}
 	status = smb_register_vfs(SMB_VFS_INTERFACE_VERSION, "ipcguard",
 				  &vfs_ipcguard_fns);
 	if (!NT_STATUS_IS_OK(status)) {
@@ -349,7 +362,7 @@ NTSTATUS vfs_ipcguard_init(TALLOC_CTX *ctx)
 		DBG_ERR("ipcguard: couldn't register the ipcguard debug "
 			"class\n");
 	}
-	DBG_NOTICE("ipcguard: vfs module %s (build %s) loaded\n",
-		   IPCGUARD_VERSION, IPCGUARD_BUILD_ID);
+	DBG_NOTICE("ipcguard: vfs module %s (build %s) for %s loaded\n",
+		   IPCGUARD_VERSION, IPCGUARD_BUILD_ID, IPCGUARD_BUILT_FOR);
 	return NT_STATUS_OK;
 }

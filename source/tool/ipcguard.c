@@ -30,6 +30,7 @@
 #include "ipcguard_tool.h"
 #include "ipcguard_load.h"
 #include "ipcguard_nft.h"
+#include "ipcguard_version.h"
 
 /* The table outlives the gate on purpose; the package removes it. */
 static int cmd_tcp_door_remove(TALLOC_CTX *mem_ctx)
@@ -57,7 +58,7 @@ int main(int argc, const char *argv[])
 	struct poptOption long_options[] = {
 		POPT_AUTOHELP
 		POPT_COMMON_SAMBA
-		POPT_COMMON_VERSION
+		IPCGUARD_POPT_VERSION
 		POPT_TABLEEND
 	};
 
@@ -82,6 +83,10 @@ int main(int argc, const char *argv[])
 			       "rule list | show NAME | delete NAME | "
 			       "add NAME FIELD=VALUE... | tcp-door remove");
 	ret = poptGetNextOpt(pc);
+	if (ret == IPCGUARD_POPT_VERSION_VAL) {
+		ipcguard_print_version("ipcguard");
+		return 0;
+	}
 	if (ret != -1) {
 		fprintf(stderr, "ipcguard: %s: %s\n", poptBadOption(pc, 0),
 			poptStrerror(ret));

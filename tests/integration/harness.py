@@ -72,6 +72,19 @@ def build_id():
         return f.read().strip()
 
 
+def samba_package_version():
+    """The installed samba package's Debian version."""
+    return subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'samba'],
+                          capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def samba_upstream_version():
+    """4.17.12 from 2:4.17.12+dfsg-0+deb12u4."""
+    v = samba_package_version().split(':', 1)[-1]
+    return re.split(r'[+~-]', v)[0]
+
+
 def sha256(path):
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()

@@ -1,6 +1,7 @@
 """Issue 2: the ipcguard VFS module inside Debian's real smbd."""
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -25,8 +26,12 @@ def test_loads_the_freshly_built_module():
         if not harness.INSTALLED:
             assert harness.sha256(seen) == harness.sha256(
                 os.path.join(harness.BUILD, 'ipcguard.so'))
-        s.wait_log(r'ipcguard: vfs module \S+ \(build %s\) loaded' %
-                   harness.build_id())
+        # It names the Samba it was built for: this machine's.
+        s.wait_log(r'ipcguard: vfs module \S+ \(build %s\) for Samba %s '
+                   r'\(package samba %s\) loaded' % (
+                       harness.build_id(),
+                       re.escape(harness.samba_upstream_version()),
+                       re.escape(harness.samba_package_version())))
 
 
 def test_defaults_refuse_anonymous_everywhere():

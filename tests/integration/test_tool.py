@@ -112,3 +112,17 @@ def test_explain_takes_a_client_address():
         rc, out = tool(s, 'explain', 'anonymous', 'pipe', 'lsarpc', 'from',
                        'not-an-address')
         assert rc == 2 and 'is not an IPv4 or IPv6 address' in out, out
+
+
+@pytest.mark.parametrize('program', ['ipcguard', 'ipcguardd'])
+def test_version_names_the_samba_it_was_built_for(program):
+    # An admin asks a build whether it fits the installed Samba.
+    path = harness.GATE if program == 'ipcguardd' else TOOL
+    r = subprocess.run([path, '--version'], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r
+    assert re.fullmatch(
+        r'%s \S+ \(build %s\) for Samba %s \(package samba %s\)\n' % (
+            program, re.escape(harness.build_id()),
+            re.escape(harness.samba_upstream_version()),
+            re.escape(harness.samba_package_version())), r.stdout), r.stdout

@@ -1,0 +1,90 @@
+/*
+ * ipcguard: the one place that knows how Samba releases differ.
+ *
+ * ipcguard is built inside a Samba tree prepared from the exact Samba the
+ * machine runs, so the tree's version.h says which release this is.  Every
+ * API that changed between the Samba releases Debian ships (4.17 in
+ * bookworm, 4.22 in trixie, 4.24 in trixie-backports, 4.25 in sid) is
+ * reached through the names below; the module, the gate and the tool carry
+ * no version checks of their own.  Releases no Debian suite ships (4.18 to
+ * 4.21, 4.23, Ubuntu 24.04's 4.19) are placed by the release that made each
+ * change, and are untested.
+ *
+ * Include after includes.h.
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#ifndef IPCGUARD_COMPAT_H
+#define IPCGUARD_COMPAT_H
+
+#include "version.h"
+
+/*
+ * What the module, the gate and the tool say they were built for: the
+ * tree's release and the Debian package it was prepared from
+ * (tools/build.sh passes that).  Private libraries carry versioned symbols,
+ * so a build runs only on the Samba it names.
+ */
+#ifndef IPCGUARD_SAMBA_PACKAGE
+#define IPCGUARD_SAMBA_PACKAGE "unknown"
+#endif
+#define IPCGUARD_BUILT_FOR                                              \
+	"Samba " SAMBA_VERSION_OFFICIAL_STRING                          \
+	" (package samba " IPCGUARD_SAMBA_PACKAGE ")"
+
+#define IPCGUARD_SAMBA_AT_LEAST(major, minor)                          \
+	(SAMBA_VERSION_MAJOR > (major) ||                               \
+	 (SAMBA_VERSION_MAJOR == (major) && SAMBA_VERSION_MINOR >= (minor)))
+
+/* Before 4.17 neither the gate's sockets nor smbd's external pipes exist. */
+#if !IPCGUARD_SAMBA_AT_LEAST(4, 17)
+#error "ipcguard needs Samba 4.17 or later (external_rpc_pipe:socket_dir)"
+#endif
+
+/*
+ * The named-pipe handshake smbd sends to the gate: level 7 until 4.19,
+ * level 8 from 4.20, with the same fields; npa_tstream accepts only its
+ * own release's level, so the gate names whichever the tree has.
+ */
+#if IPCGUARD_SAMBA_AT_LEAST(4, 20)
+#define ipcguard_npa_info named_pipe_auth_req_info8
+#else
+#define ipcguard_npa_info named_pipe_auth_req_info7
+#endif
+
+/* 4.18 dropped reinit_after_fork()'s comment argument. */
+#if IPCGUARD_SAMBA_AT_LEAST(4, 18)
+#define ipcguard_reinit_after_fork(msg, ev, parent_longlived)          \
+	reinit_after_fork((msg), (ev), (parent_longlived))
+#else
+#define ipcguard_reinit_after_fork(msg, ev, parent_longlived)          \
+	reinit_after_fork((msg), (ev), (parent_longlived), NULL)
+#endif
+
+/* 4.20 renamed source3's dup_nt_token() and moved it to libcli/security. */
+#if IPCGUARD_SAMBA_AT_LEAST(4, 20)
+#define ipcguard_token_duplicate(mem_ctx, token)                       \
+	security_token_duplicate((mem_ctx), (token))
+#else
+#define ipcguard_token_duplicate(mem_ctx, token)                       \
+	dup_nt_token((mem_ctx), (token))
+#endif
+
+/* 4.21 moved file_load(), file_save_mode() and file_lines_load(). */
+#if IPCGUARD_SAMBA_AT_LEAST(4, 21)
+#include "lib/util/util_file.h"
+#endif
+
+/*
+ * 4.21 moved smbXsrv_session_info_lookup() out of smbd's proto.h; only the
+ * module, which has smbd's headers, sees it.
+ */
+#if defined(_SMBD_SMBD_H) && IPCGUARD_SAMBA_AT_LEAST(4, 21)
+#include "source3/smbd/smbXsrv_session.h"
+#endif
+
+#endif /* IPCGUARD_COMPAT_H */
