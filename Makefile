@@ -33,6 +33,12 @@ integration: build
 test:
 	./tests/run.sh
 
+# Every Debian suite's Samba (bookworm, trixie, trixie-backports, sid), each
+# in its own test bed (tools/bed.sh); writes docs/versions.md.
+.PHONY: matrix
+matrix:
+	$(PYTHON) tools/matrix.py --write
+
 # The README's demo command.
 demo:
 	./tools/demo.sh

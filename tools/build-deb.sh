@@ -7,7 +7,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/ipcguard"
-git -C "$here" ls-files -z | (cd "$here" && xargs -0 cp --parents -t "$work/ipcguard")
+if git -C "$here" rev-parse --git-dir > /dev/null 2>&1; then
+	git -C "$here" ls-files -z |
+		(cd "$here" && xargs -0 cp --parents -t "$work/ipcguard")
+else
+	# A copy without .git, as in a test bed (tools/bed.sh run).
+	(cd "$here" && tar --exclude=./build -cf - .) |
+		tar -xf - -C "$work/ipcguard"
+fi
 (cd "$work/ipcguard" && dpkg-buildpackage -b -us -uc > "$work/build.log" 2>&1) || {
 	tail -n 40 "$work/build.log" >&2
 	exit 1

@@ -35,10 +35,14 @@ def test_deb_installs_and_the_demo_runs_from_it():
                  check=False)
     script = ('apt-get install -y --allow-downgrades "$1" >/dev/null && '
               'test -e /usr/share/man/man8/ipcguardd.8.gz && '
+              '/usr/sbin/ipcguard --version && '
               '/usr/bin/python3 "$2"/tools/demo.py --installed')
     demo = run([os.path.join(harness.ROOT, 'tools', 'in-overlay-root.sh'),
                 harness.ROOT, 'sh', '-c', script, 'sh', deb, harness.ROOT],
                env=dict(os.environ, DEBIAN_FRONTEND='noninteractive')).stdout
+    # The installed tool names the Samba the package was built for.
+    assert 'for Samba %s (package samba %s)' % (
+        harness.samba_upstream_version(), samba) in demo, demo
     assert '/usr/sbin/ipcguardd gating' in demo, demo
     assert 'anonymous  share    private        refused' in demo, demo
     assert 'anonymous  pipe     srvsvc         refused: ' \
