@@ -84,23 +84,33 @@ create() {
 	command -v debootstrap > /dev/null ||
 		DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >&2
 	mkdir -p "$BEDS"
+	# A bed that failed after its packages were installed resumes there.
 	stage="$BEDS/$suite.stage"
+	root="$stage/root"
+	if [ -f "$stage/deps-done" ]; then
+		log "resuming the $suite bed after its packages: $root"
+		prepare_tree "$suite" "$stage"
+		return
+	fi
 	rm -rf "$stage"
 	mkdir -p "$stage"
 	log "debootstrap $base from $mirror (a few minutes)"
 	debootstrap --variant=minbase --include=ca-certificates,apt-utils \
 		"$base" "$stage/root" "$mirror" > "$stage/debootstrap.log" 2>&1 ||
 		die "debootstrap failed; see $stage/debootstrap.log"
-	root="$stage/root"
 	{
 		echo "deb $mirror $base main"
 		if [ "$suite" = trixie-backports ]; then
 			echo "deb $mirror trixie-backports main"
 		fi
 	} > "$root/etc/apt/sources.list"
+	# sid's Release file is valid for a week only; a mirror that this
+	# machine reaches may be older than that, and a bed is for tests.
+	echo 'Acquire::Check-Valid-Until "false";' \
+		> "$root/etc/apt/apt.conf.d/50ipcguard-bed"
 	if [ "$suite" = trixie-backports ]; then
 		echo 'APT::Default-Release "trixie-backports";' \
-			> "$root/etc/apt/apt.conf.d/50ipcguard-bed"
+			>> "$root/etc/apt/apt.conf.d/50ipcguard-bed"
 	fi
 	# No package starts a daemon in the bed.
 	printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
@@ -116,10 +126,23 @@ create() {
 		"$here/tools/samba-targets.txt" "$root/ipcguard/tools/"
 	in_chroot "$root" /ipcguard/tools/install-deps.sh > "$stage/deps.log" 2>&1 ||
 		die "installing dependencies failed; see $stage/deps.log"
+	touch "$stage/deps-done"
+	prepare_tree "$suite" "$stage"
+}
+
+prepare_tree() {
+	local suite=$1 stage=$2 root=$2/root version name
+	mkdir -p "$root/ipcguard/tools"
+	cp "$here/tools/install-deps.sh" "$here/tools/prepare-samba-tree.sh" \
+		"$here/tools/samba-targets.txt" "$root/ipcguard/tools/"
 	version=$(chroot "$root" dpkg-query -W -f='${Version}' samba)
 	log "preparing the tree for samba $version (about 10 minutes)"
-	in_chroot "$root" /ipcguard/tools/prepare-samba-tree.sh > "$stage/prepare.log" 2>&1 ||
-		die "preparing the Samba tree failed; see $stage/prepare.log"
+	if ! in_chroot "$root" /ipcguard/tools/prepare-samba-tree.sh \
+	    > "$stage/prepare.log" 2>&1; then
+		grep '^prepare-samba-tree: ERROR' "$stage/prepare.log" >&2 || true
+		die "preparing the Samba tree for samba $version failed; see" \
+		    "$stage/prepare.log"
+	fi
 	rm -rf "$root/ipcguard"
 	echo "$version" > "$root/.ipcguard-bed-ready"
 	name="$suite-${version//[:~]/_}-bed$BED_REVISION"

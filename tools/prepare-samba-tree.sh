@@ -82,7 +82,10 @@ if ! echo " $offered " | grep -qF " $installed "; then
 	    "deb-src entry that carries $installed."
 fi
 (cd "$work/src" &&
-	apt-get "${apt_private[@]}" source --download-only "samba=$installed" >&2)
+	apt-get "${apt_private[@]}" source --download-only "samba=$installed" >&2) ||
+	die "the archive lists the source of samba $installed, but the mirror" \
+	    "did not serve its files (see apt's errors above); without the" \
+	    "exact source ipcguard cannot be built for this samba"
 dsc=$(ls "$work"/src/samba_*.dsc)
 # dpkg-source applies Debian's patches, which touch smbd's sources.
 dpkg-source --no-check -x "$dsc" "$tree" >&2
