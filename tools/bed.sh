@@ -51,24 +51,32 @@ bed_root() {
 	echo "$root"
 }
 
-# Mount what apt and the build need, run, and unmount, in a private mount
-# namespace so that nothing is left mounted if the run is interrupted.
-in_chroot() {
-	local root=$1
-	shift
-	unshare --mount --propagation private -- /bin/sh -eu -c '
-		root=$1; shift
+# enter ROOT NET CMD...: run CMD chrooted in ROOT with /proc, /sys, /dev
+# and fresh /tmp, /run and /dev/shm, in a private mount namespace (nothing
+# stays mounted, whatever happens).  NET=private adds private pid and
+# network namespaces: every process CMD starts ends with it, and nothing in
+# it reaches any network but its own loopback.
+enter() {
+	local root=$1 net=$2
+	local ns=(--mount --propagation private)
+	shift 2
+	[ "$net" != private ] || ns+=(--pid --fork --net)
+	unshare "${ns[@]}" -- /bin/sh -eu -c '
+		root=$1; net=$2; shift 2
+		[ "$net" != private ] || ip link set lo up
 		mount -t proc proc "$root/proc"
 		mount --rbind /sys "$root/sys"
 		mount --rbind /dev "$root/dev"
+		mount -t tmpfs tmpfs "$root/dev/shm"
 		mount -t tmpfs tmpfs "$root/tmp"
 		mount -t tmpfs tmpfs "$root/run"
 		exec chroot "$root" /usr/bin/env -i \
 			PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/root \
 			LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
 			IPCGUARD_APT_SUITE="$(cat "$root/etc/ipcguard-bed/apt-suite")" \
+			IPCGUARD_BED="$(cat "$root/etc/ipcguard-bed/suite")" \
 			"$@"
-	' bed-chroot "$root" "$@"
+	' bed-enter "$root" "$net" "$@"
 }
 
 create() {
@@ -124,7 +132,7 @@ create() {
 	mkdir -p "$root/ipcguard/tools"
 	cp "$here/tools/install-deps.sh" "$here/tools/prepare-samba-tree.sh" \
 		"$here/tools/samba-targets.txt" "$root/ipcguard/tools/"
-	in_chroot "$root" /ipcguard/tools/install-deps.sh > "$stage/deps.log" 2>&1 ||
+	enter "$root" shared /ipcguard/tools/install-deps.sh > "$stage/deps.log" 2>&1 ||
 		die "installing dependencies failed; see $stage/deps.log"
 	touch "$stage/deps-done"
 	prepare_tree "$suite" "$stage"
@@ -136,8 +144,24 @@ prepare_tree() {
 	cp "$here/tools/install-deps.sh" "$here/tools/prepare-samba-tree.sh" \
 		"$here/tools/samba-targets.txt" "$root/ipcguard/tools/"
 	version=$(chroot "$root" dpkg-query -W -f='${Version}' samba)
+	# The host may have prepared the same samba's tree already (a bookworm
+	# bed on a bookworm host): copy it, and install its build dependencies
+	# the way the preparation would have.
+	local prep key
+	prep=$(sed -n 's/^PREP_REVISION=//p' "$here/tools/prepare-samba-tree.sh")
+	key="samba-${version//[:~]/_}-prep$prep"
+	if [ -f "$CACHE_ROOT/$key/ready" ] && [ ! -f "$root$CACHE_ROOT/$key/ready" ]; then
+		log "copying this machine's prepared tree for samba $version"
+		rm -rf "$root$CACHE_ROOT/$key"
+		mkdir -p "$root$CACHE_ROOT"
+		cp -a "$CACHE_ROOT/$key" "$root$CACHE_ROOT/$key"
+		rm -f "$root$CACHE_ROOT/$key/tree/ipcguard"
+		enter "$root" shared apt-get build-dep -y "$CACHE_ROOT/$key/tree" \
+			> "$stage/build-dep.log" 2>&1 ||
+			die "installing samba's build dependencies failed; see $stage/build-dep.log"
+	fi
 	log "preparing the tree for samba $version (about 10 minutes)"
-	if ! in_chroot "$root" /ipcguard/tools/prepare-samba-tree.sh \
+	if ! enter "$root" shared /ipcguard/tools/prepare-samba-tree.sh \
 	    > "$stage/prepare.log" 2>&1; then
 		grep '^prepare-samba-tree: ERROR' "$stage/prepare.log" >&2 || true
 		die "preparing the Samba tree for samba $version failed; see" \
@@ -165,38 +189,30 @@ run() {
 	mkdir -p "$root/ipcguard"
 	(cd "$here" && tar --exclude=./build --exclude=./.git -cf - .) |
 		tar -xf - -C "$root/ipcguard"
-	unshare --mount --propagation private --pid --fork --net -- \
-		/bin/sh -eu -c '
-		root=$1; shift
-		ip link set lo up
-		mount -t proc proc "$root/proc"
-		mount --rbind /sys "$root/sys"
-		mount --rbind /dev "$root/dev"
-		mount -t tmpfs tmpfs "$root/tmp"
-		mount -t tmpfs tmpfs "$root/run"
-		mount -t tmpfs tmpfs "$root/dev/shm"
-		cd "$root/ipcguard"
-		exec chroot "$root" /usr/bin/env -i \
-			PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/root \
-			LANG=C.UTF-8 IPCGUARD_BED="$(cat "$root/etc/ipcguard-bed/suite")" \
-			IPCGUARD_SKIP_SANITIZED_GATE="${IPCGUARD_SKIP_SANITIZED_GATE:-1}" \
-			IPCGUARD_FUZZ_SECONDS="${IPCGUARD_FUZZ_SECONDS:-5}" \
-			/bin/sh -c "cd /ipcguard && exec \"\$@\"" bed-run "$@"
-	' bed-run "$root" "$@"
+	# The gate's ASan and valgrind passes run on the host's Samba only.
+	enter "$root" private /usr/bin/env \
+		IPCGUARD_SKIP_SANITIZED_GATE="${IPCGUARD_SKIP_SANITIZED_GATE:-1}" \
+		IPCGUARD_FUZZ_SECONDS="${IPCGUARD_FUZZ_SECONDS:-5}" \
+		/bin/sh -c 'cd /ipcguard && exec "$@"' bed-run "$@"
 }
 
-cmd=${1:-}
-[ $# -ge 2 ] || die "usage: tools/bed.sh create|run|version|remove SUITE [CMD...]"
-suite=$2
-suite_base "$suite" > /dev/null
-shift 2
-case "$cmd" in
-create) create "$suite" ;;
-run) [ $# -ge 1 ] || die "run: no command"; run "$suite" "$@" ;;
-version) root=$(bed_root "$suite") || die "no $suite bed"
-	cat "$root/.ipcguard-bed-ready" ;;
-remove) if [ -f "$BEDS/$suite.current" ]; then
-		rm -rf "${BEDS:?}/$(cat "$BEDS/$suite.current")" "$BEDS/$suite.current"
-	fi ;;
-*) die "unknown command '$cmd'" ;;
-esac
+# All of the above is read before anything runs, and nothing after the
+# exit is: editing this file under a running bed cannot change what it does.
+main() {
+	cmd=${1:-}
+	[ $# -ge 2 ] || die "usage: tools/bed.sh create|run|version|remove SUITE [CMD...]"
+	suite=$2
+	suite_base "$suite" > /dev/null
+	shift 2
+	case "$cmd" in
+	create) create "$suite" ;;
+	run) [ $# -ge 1 ] || die "run: no command"; run "$suite" "$@" ;;
+	version) root=$(bed_root "$suite") || die "no $suite bed"
+		cat "$root/.ipcguard-bed-ready" ;;
+	remove) if [ -f "$BEDS/$suite.current" ]; then
+			rm -rf "${BEDS:?}/$(cat "$BEDS/$suite.current")" "$BEDS/$suite.current"
+		fi ;;
+	*) die "unknown command '$cmd'" ;;
+	esac
+}
+main "$@"; exit
