@@ -21,9 +21,10 @@ samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules nftables \
 libtalloc-dev libtevent-dev libldb-dev libcmocka-dev \
 dpkg-dev devscripts fakeroot debhelper pkg-config gcc make \
 python3 python3-pytest python3-impacket python3-ldb acl attr iproute2 procps psmisc valgrind \
-debootstrap \
 libasan8 libubsan1 \
 clang libclang-rt-dev xsltproc libxml2-utils docbook-xsl docbook-xml"
+# The host makes the test beds (tools/bed.sh); a bed makes none.
+[ -n "${IPCGUARD_BED:-}" ] || RUNTIME_PKGS="$RUNTIME_PKGS debootstrap"
 
 missing=""
 for p in $RUNTIME_PKGS; do
