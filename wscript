@@ -139,6 +139,7 @@ def build(bld):
     # links them, so the client's time does not hide the gate's.
     bld.SAMBA3_BINARY('ipcguard_bench_client',
                       source='tests/bench/bench_client.c',
+                      includes='source/common',
                       deps='''talloc libsmb msrpc3 RPC_NDR_SRVSVC
                               samba-credentials smbconf''',
                       ldflags=rpath_ldflags,

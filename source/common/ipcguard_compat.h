@@ -87,4 +87,20 @@
 #include "source3/smbd/smbXsrv_session.h"
 #endif
 
+/* 4.21 gave cli_full_connection_creds() a talloc parent. */
+#if IPCGUARD_SAMBA_AT_LEAST(4, 21)
+#define ipcguard_cli_full_connection_creds(mem_ctx, ...)               \
+	cli_full_connection_creds((mem_ctx), __VA_ARGS__)
+#else
+#define ipcguard_cli_full_connection_creds(mem_ctx, ...)               \
+	cli_full_connection_creds(__VA_ARGS__)
+#endif
+
+/* 4.21 replaced smbd_server_connection's using_smb2 with a function. */
+#if IPCGUARD_SAMBA_AT_LEAST(4, 21)
+#define ipcguard_sconn_is_smb1(sconn) (!conn_using_smb2(sconn))
+#else
+#define ipcguard_sconn_is_smb1(sconn) (!(sconn)->using_smb2)
+#endif
+
 #endif /* IPCGUARD_COMPAT_H */

@@ -38,6 +38,7 @@
 #include "includes.h"
 #include "system/filesys.h"
 #include "lib/cmdline/cmdline.h"
+#include "lib/param/param.h"
 #include "lib/util/server_id_db.h"
 #include "messages.h"
 #include "source3/lib/global_contexts.h"

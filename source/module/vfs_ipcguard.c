@@ -214,7 +214,7 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	request.session = ipcguard_session_kind_of(session_info);
 	if (IS_IPC(conn)) {
 		request.object = IPCGUARD_OBJECT_IPC;
-		request.smb1 = !conn->sconn->using_smb2;
+		request.smb1 = ipcguard_sconn_is_smb1(conn->sconn);
 		if (ipcguard_session_is_restricted(config->policy,
 						   request.session)) {
 			request.pipe_gate_ready =

@@ -23,6 +23,7 @@
 #include "librpc/gen_ndr/ndr_srvsvc_c.h"
 #include "auth/credentials/credentials.h"
 #include "librpc/gen_ndr/ndr_srvsvc.h"
+#include "ipcguard_compat.h"
 
 /* smbd's per-connection limits are far above this; several connections
  * spread a hold over smbd processes as real clients would. */
@@ -42,8 +43,9 @@ static struct cli_state *connect_ipc(const char *host, int port,
 	struct cli_state *cli = NULL;
 	NTSTATUS status;
 
-	status = cli_full_connection_creds(&cli, lp_netbios_name(), host,
-					   NULL, port, "IPC$", "IPC", creds, 0);
+	status = ipcguard_cli_full_connection_creds(
+		NULL, &cli, lp_netbios_name(), host, NULL, port, "IPC$", "IPC",
+		creds, 0);
 	if (!NT_STATUS_IS_OK(status)) {
 		fprintf(stderr, "connect: %s\n", nt_errstr(status));
 		return NULL;
@@ -196,11 +198,11 @@ int main(int argc, const char **argv)
 
 	smb_init_locale();
 	setup_logging(argv[0], DEBUG_STDERR);
-	lp_set_cmdline("log level", "0");
 	if (!lp_load_client(argv[1])) {
 		fprintf(stderr, "cannot load %s\n", argv[1]);
 		return 1;
 	}
+	debuglevel_set(0);
 	creds = cli_credentials_init(frame);
 	if (creds == NULL) {
 		return 1;

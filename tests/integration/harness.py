@@ -149,7 +149,7 @@ def sanitizer_env():
     return env
 
 
-def module_overlay(instance_dir):
+def module_overlay(instance_dir, module=None):
     """The smbd command prefix that shows smbd the freshly built module.
 
     smbd 4.17 loads VFS modules only from MODULESDIR/vfs (an absolute path
@@ -157,9 +157,11 @@ def module_overlay(instance_dir):
     installed on the machine.  So smbd runs in a private mount namespace in
     which an overlay puts build/ipcguard.so on top of MODULESDIR; the
     samba-dcerpcd it starts inherits the namespace.  With
-    IPCGUARD_INSTALLED=1 smbd sees the installed module, as it is."""
+    IPCGUARD_INSTALLED=1 smbd sees the installed module, as it is.
+    MODULE: another ipcguard.so to show smbd instead of build/'s."""
     dst = modules_dir()
-    if INSTALLED:
+    module_path = module
+    if INSTALLED and module_path is None:
         if not os.path.exists(os.path.join(dst, 'vfs', 'ipcguard.so')):
             raise RuntimeError('%s/vfs/ipcguard.so is not installed' % dst)
         return []
@@ -167,7 +169,8 @@ def module_overlay(instance_dir):
     layer = os.path.join(instance_dir, 'modules')
     os.makedirs(os.path.join(layer, 'vfs'), exist_ok=True)
     module = os.path.join(layer, 'vfs', 'ipcguard.so')
-    shutil.copyfile(os.path.join(BUILD, 'ipcguard.so'), module)
+    shutil.copyfile(module_path or os.path.join(BUILD, 'ipcguard.so'),
+                    module)
     os.chmod(module, 0o644)
     # unshare execs sh, sh execs smbd: the pid the harness holds is smbd's.
     return ['unshare', '--mount', '--propagation', 'private', '--',
@@ -319,7 +322,7 @@ class Server(Instance):
     """One private Samba instance; use as a context manager."""
 
     def __init__(self, ipcguard=None, gate=True, shares=None,
-                 extra_global=None, vfs=True, role=None):
+                 extra_global=None, vfs=True, role=None, module=None):
         self.dir = tempfile.mkdtemp(prefix='ipcguard-it-')
         CREATED_DIRS.append(self.dir)
         os.chmod(self.dir, 0o755)
@@ -331,6 +334,7 @@ class Server(Instance):
         self.ipcguard = dict(ipcguard or {})
         self.use_gate = gate
         self.vfs = vfs
+        self.module = module
         self.role = role
         self.extra_global = list(extra_global or [])
         self.shares = shares if shares is not None else {
@@ -441,7 +445,7 @@ class Server(Instance):
         self.start_smbd()
 
     def start_smbd(self):
-        self.smbd = self._spawn(module_overlay(self.dir) + [
+        self.smbd = self._spawn(module_overlay(self.dir, self.module) + [
             'smbd', '--foreground', '--no-process-group', '-s', self.conf],
             'smbd.stdout')
         deadline = time.time() + 30

@@ -160,3 +160,25 @@ def test_everyone_includes_anonymous_on_file_acls(eia):
         # An authenticated user still gets what Everyone is granted.
         r = s.smbclient('user', 'acls', 'get everyone.txt /dev/null')
         assert r.rc == 0, r
+
+
+# tools/bed.sh run puts the host's module, built for another Samba, in the
+# bed and names it here; outside a bed there is no other Samba to load it
+# into.
+FOREIGN = os.environ.get('IPCGUARD_FOREIGN_MODULE')
+
+
+@pytest.mark.skipif(not FOREIGN, reason='no module built for another Samba '
+                    '(only in a test bed: tools/bed.sh run)')
+def test_a_module_built_for_another_samba_fails_closed_and_says_so():
+    with Server(ipcguard={}, module=FOREIGN) as s:
+        for who in ('anonymous', 'user'):
+            assert refused(s.smbclient(who, 'public'))
+            assert refused(s.rpcclient(who, 'srvinfo'))
+        # One clear line naming the module, and smbd is still there.
+        s.wait_log(r'(?i)error loading module .*ipcguard|ipcguard: this '
+                   r'module was built for')
+        assert s.smbd.poll() is None
+    # The module built here, in the same smbd setup, is served.
+    with Server(ipcguard={}) as s:
+        assert s.smbclient('user', 'public').rc == 0
