@@ -64,6 +64,9 @@ enter() {
 	unshare "${ns[@]}" -- /bin/sh -eu -c '
 		root=$1; net=$2; shift 2
 		[ "$net" != private ] || ip link set lo up
+		# The root a mount of its own: unshare --propagation and ip netns
+		# inside the bed change the propagation of "/".
+		mount --bind "$root" "$root"
 		mount -t proc proc "$root/proc"
 		mount --rbind /sys "$root/sys"
 		mount --rbind /dev "$root/dev"

@@ -69,7 +69,10 @@ def run_suite(suite):
            'log': log}
     rc, _ = bed('create', suite, log=log)
     if rc != 0:
-        row['build'] = 'no bed (see log)'
+        with open(log, errors='replace') as f:
+            errors = re.findall(r'^(?:bed|prepare-samba-tree): ERROR: (.*)$',
+                                f.read(), re.M)
+        row['build'] = 'no bed: %s' % (errors[0] if errors else 'see log')
         return row
     _, out = bed('version', suite, log=log)
     row['samba'] = out.strip() or '-'
