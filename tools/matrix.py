@@ -110,10 +110,17 @@ def table(rows):
     return '\n'.join(out)
 
 
-def write(rows):
+def commit():
     head = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short',
                            'HEAD'], capture_output=True,
                           text=True).stdout.strip() or 'unknown'
+    dirty = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain',
+                            '--untracked-files=no'], capture_output=True,
+                           text=True).stdout.strip()
+    return head + (' with uncommitted changes' if dirty else '')
+
+
+def write(rows, head):
     host = subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'samba'],
                           capture_output=True, text=True).stdout.strip()
     text = '''# Samba versions: the test matrix
@@ -148,6 +155,7 @@ def main():
     for s in args.suites:
         if s not in SUITES:
             ap.error('unknown suite %s (%s)' % (s, ', '.join(SUITES)))
+    head = commit()
     rows = []
     for s in args.suites:
         print('matrix: %s ...' % s, flush=True)
@@ -158,7 +166,7 @@ def main():
             row['failed'], row['log']), flush=True)
     print(table(rows))
     if args.write:
-        write(rows)
+        write(rows, head)
     return 0 if all(r['result'] == 'green' for r in rows) else 1
 
 

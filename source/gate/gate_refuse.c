@@ -204,6 +204,15 @@ static void refuse_got_pdu(struct tevent_req *subreq)
 		refuse_read_next(conn);
 		return;
 	}
+	/*
+	 * Closed at the call after the last fault, not right after writing
+	 * it: smbd 4.22 can drop a pipe's last answer when the end of the
+	 * pipe arrives with it, and the client would miss its fault.
+	 */
+	if (conn->faults >= IPCGUARD_MAX_REFUSED_FAULTS) {
+		conn_done(conn, "too many calls on a refused pipe");
+		return;
+	}
 	conn->faults++;
 	subreq = refuse_fault_send(conn, conn->gate->ev, conn, call_id,
 				   context_id);
@@ -225,10 +234,6 @@ static void refuse_answered(struct tevent_req *subreq)
 	TALLOC_FREE(subreq);
 	if (ret != 0) {
 		conn_done(conn, why);
-		return;
-	}
-	if (conn->faults >= IPCGUARD_MAX_REFUSED_FAULTS) {
-		conn_done(conn, "too many calls on a refused pipe");
 		return;
 	}
 	refuse_read_next(conn);
