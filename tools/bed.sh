@@ -147,22 +147,6 @@ prepare_tree() {
 	cp "$here/tools/install-deps.sh" "$here/tools/prepare-samba-tree.sh" \
 		"$here/tools/samba-targets.txt" "$root/ipcguard/tools/"
 	version=$(chroot "$root" dpkg-query -W -f='${Version}' samba)
-	# The host may have prepared the same samba's tree already (a bookworm
-	# bed on a bookworm host): copy it, and install its build dependencies
-	# the way the preparation would have.
-	local prep key
-	prep=$(sed -n 's/^PREP_REVISION=//p' "$here/tools/prepare-samba-tree.sh")
-	key="samba-${version//[:~]/_}-prep$prep"
-	if [ -f "$CACHE_ROOT/$key/ready" ] && [ ! -f "$root$CACHE_ROOT/$key/ready" ]; then
-		log "copying this machine's prepared tree for samba $version"
-		rm -rf "$root$CACHE_ROOT/$key"
-		mkdir -p "$root$CACHE_ROOT"
-		cp -a "$CACHE_ROOT/$key" "$root$CACHE_ROOT/$key"
-		rm -f "$root$CACHE_ROOT/$key/tree/ipcguard"
-		enter "$root" shared apt-get build-dep -y "$CACHE_ROOT/$key/tree" \
-			> "$stage/build-dep.log" 2>&1 ||
-			die "installing samba's build dependencies failed; see $stage/build-dep.log"
-	fi
 	log "preparing the tree for samba $version (about 10 minutes)"
 	if ! enter "$root" shared /ipcguard/tools/prepare-samba-tree.sh \
 	    > "$stage/prepare.log" 2>&1; then
