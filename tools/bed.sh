@@ -202,6 +202,10 @@ main() {
 	suite=$2
 	suite_base "$suite" > /dev/null
 	shift 2
+	# One user of a bed at a time: a run replaces the bed's /ipcguard.
+	mkdir -p "$BEDS"
+	exec 8> "$BEDS/$suite.lock"
+	flock 8
 	case "$cmd" in
 	create) create "$suite" ;;
 	run) [ $# -ge 1 ] || die "run: no command"; run "$suite" "$@" ;;
