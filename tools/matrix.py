@@ -72,7 +72,13 @@ def run_suite(suite):
         with open(log, errors='replace') as f:
             errors = re.findall(r'^(?:bed|prepare-samba-tree): ERROR: (.*)$',
                                 f.read(), re.M)
-        row['build'] = 'no bed: %s' % (errors[0] if errors else 'see log')
+        reason = errors[0] if errors else 'see log'
+        m = re.search(r'source of samba (\S+),', reason)
+        if m:
+            row['samba'] = m.group(1)
+            reason = 'its source package is listed but not served by the ' \
+                'mirror, so it cannot be built here'
+        row['build'] = 'no bed: %s' % reason
         return row
     _, out = bed('version', suite, log=log)
     row['samba'] = out.strip() or '-'
@@ -96,18 +102,39 @@ def run_suite(suite):
     return row
 
 
-def table(rows):
-    out = ['| suite | samba package | build | unit tests | integration '
-           'passed | failed | skipped | make demo | result | date | '
-           'minutes |',
-           '|---|---|---|---|---|---|---|---|---|---|---|']
-    for r in rows:
-        out.append('| %s | %s | %s | %s | %d | %d | %d | %s | **%s** | %s '
-                   '| %s |' % (r['suite'], r['samba'], r['build'], r['unit'],
-                               r['passed'], r['failed'], r['skipped'],
-                               r.get('demo', '-'), r['result'], r['date'],
-                               r.get('minutes', '-')))
-    return '\n'.join(out)
+HEADER = ('| suite | samba package | build | unit tests | integration '
+          'passed | failed | skipped | make demo | result | date | '
+          'minutes | commit |')
+
+
+def table_rows(rows):
+    return ['| %s | %s | %s | %s | %d | %d | %d | %s | **%s** | %s | %s | '
+            '%s |' % (r['suite'], r['samba'], r['build'], r['unit'],
+                      r['passed'], r['failed'], r['skipped'],
+                      r.get('demo', '-'), r['result'], r['date'],
+                      r.get('minutes', '-'), r['commit'])
+            for r in rows]
+
+
+def table(lines):
+    return '\n'.join([HEADER, '|' + '---|' * HEADER.count(' | ') + '---|']
+                     + lines)
+
+
+def merged(rows):
+    """This run's rows, and the recorded rows of suites it did not run, in
+    SUITES order."""
+    by_suite = {}
+    if os.path.exists(DOC):
+        with open(DOC) as f:
+            for line in f:
+                cells = [c.strip() for c in line.strip().strip('|').split('|')]
+                if len(cells) == HEADER.count(' | ') + 1 and \
+                        cells[0] in SUITES:
+                    by_suite[cells[0]] = line.rstrip('\n')
+    for r, line in zip(rows, table_rows(rows)):
+        by_suite[r['suite']] = line
+    return [by_suite[s] for s in SUITES if s in by_suite]
 
 
 def commit():
@@ -120,7 +147,7 @@ def commit():
     return head + (' with uncommitted changes' if dirty else '')
 
 
-def write(rows, head):
+def write(rows):
     host = subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'samba'],
                           capture_output=True, text=True).stdout.strip()
     text = '''# Samba versions: the test matrix
@@ -137,11 +164,16 @@ integration suite against the bed's own smbd, samba-dcerpcd, rpcclient,
 smbclient, smbcontrol and `net conf`) runs there, in private mount, pid and
 network namespaces. The gate's AddressSanitizer and valgrind passes run on the
 host's Samba only (`make test`). `make demo` then runs in the same bed.
+A bed's run also loads the module the host built (for the host's Samba)
+into the bed's smbd and expects smbd to refuse it with one clear line;
+where the bed's Samba is the host's, that test is skipped.
 
-Commit %s; host samba %s; %d cores.
+Host samba %s; %d cores. `tools/matrix.py --write SUITE...` runs some
+suites and keeps the others' rows as they were recorded; each row names the
+commit it tested.
 
 %s
-''' % (head, host, os.cpu_count(), table(rows))
+''' % (host, os.cpu_count(), table(merged(rows)))
     with open(DOC, 'w') as f:
         f.write(text)
 
@@ -160,13 +192,14 @@ def main():
     for s in args.suites:
         print('matrix: %s ...' % s, flush=True)
         row = run_suite(s)
+        row['commit'] = head
         rows.append(row)
         print('matrix: %s: samba %s: %s (%d passed, %d failed; log %s)' % (
             s, row['samba'], row['result'].upper(), row['passed'],
             row['failed'], row['log']), flush=True)
-    print(table(rows))
+    print(table(table_rows(rows)))
     if args.write:
-        write(rows, head)
+        write(rows)
     return 0 if all(r['result'] == 'green' for r in rows) else 1
 
 
