@@ -19,7 +19,7 @@ def test_deb_installs_and_the_demo_runs_from_it():
         os.unlink(old)
     run(['make', '-C', harness.ROOT, 'deb'])
     deb = glob.glob(os.path.join(harness.BUILD, 'ipcguard_*.deb'))[0]
-    samba = run(['dpkg-query', '-W', '-f=${Version}', 'samba']).stdout
+    samba = harness.samba_package_version()
     info = run(['dpkg-deb', '-f', deb, 'Depends']).stdout
     assert 'samba (= %s)' % samba in info, info
     files = run(['dpkg-deb', '-c', deb]).stdout
