@@ -55,6 +55,7 @@ def build(bld):
                      source/gate/gate_bounds.c
                      source/gate/gate_refuse.c
                      source/gate/gate_relay.c
+                     source/gate/gate_relay_io.c
                      source/gate/gate_winreg.c
                      source/gate/gate_tcp.c
                      source/gate/gate_tcp_auth.c

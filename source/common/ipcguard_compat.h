@@ -103,4 +103,25 @@
 #define ipcguard_sconn_is_smb1(sconn) (!(sconn)->using_smb2)
 #endif
 
+/*
+ * The socket under a named-pipe or socket tstream.  Samba has no accessor,
+ * and the gate relays a pipe on the bare sockets once both handshakes are
+ * done (gate_relay_io.c), so it reads the leading members of the private
+ * struct tstream_npa and struct tstream_bsd.  Both are the same in every
+ * release from 4.17 to upstream's main of August 2026 (checked in
+ * lib/tsocket/tsocket_bsd.c and libcli/named_pipe_auth/npa_tstream.c at
+ * each tag); the gate also checks each object's talloc name and that the
+ * descriptor is a socket before it uses one.
+ */
+struct ipcguard_tstream_npa_head {
+	struct tstream_context *unix_stream;
+	uint16_t file_type;
+	struct iovec pending;
+};
+struct ipcguard_tstream_bsd_head {
+	int fd;
+};
+#define IPCGUARD_TSTREAM_NPA_NAME "struct tstream_npa"
+#define IPCGUARD_TSTREAM_BSD_NAME "struct tstream_bsd"
+
 #endif /* IPCGUARD_COMPAT_H */

@@ -12,6 +12,7 @@
  *   gate_bounds.c    pipes counted per session and per address
  *   gate_refuse.c    faults, and refused pipes
  *   gate_relay.c     the relay of a forwarded pipe (gate_relay_send())
+ *   gate_relay_io.c  its two sockets (gate_relay.h)
  *   gate_winreg.c    winreg handles, for the registry paths
  *   gate_tcp.c       the TCP door: redirected ncacn_ip_tcp callers
  *   gate_tcp_auth.c  whether a TCP caller is anonymous
@@ -263,6 +264,8 @@ bool conn_count_pipe(struct ipcguardd_conn *conn,
 void pipe_count_drop(struct pipe_count **list, struct pipe_count *c);
 
 /* gate_refuse.c */
+bool refuse_fault_blob(TALLOC_CTX *mem_ctx, uint32_t call_id,
+		       uint16_t context_id, DATA_BLOB *blob);
 struct tevent_req *refuse_fault_send(TALLOC_CTX *mem_ctx,
 				     struct tevent_context *ev,
 				     struct ipcguardd_conn *conn,

@@ -46,15 +46,9 @@ static void refuse_fault_failed(struct tevent_req *req, int err,
 	tevent_req_error(req, err);
 }
 
-/*
- * Answer one call with an access-denied FAULT.  The caller reads on only
- * once it is written, so a client that does not read cannot make us
- * queue faults without end.
- */
-struct tevent_req *refuse_fault_send(TALLOC_CTX *mem_ctx,
-				     struct tevent_context *ev,
-				     struct ipcguardd_conn *conn,
-				     uint32_t call_id, uint16_t context_id)
+/* An access-denied FAULT answering call_id, in *blob; false if no memory. */
+bool refuse_fault_blob(TALLOC_CTX *mem_ctx, uint32_t call_id,
+		       uint16_t context_id, DATA_BLOB *blob)
 {
 	struct ncacn_packet fault = {
 		.rpc_vers = 5,
@@ -68,18 +62,32 @@ struct tevent_req *refuse_fault_send(TALLOC_CTX *mem_ctx,
 			.status = DCERPC_FAULT_ACCESS_DENIED,
 		},
 	};
+	NTSTATUS status;
+
+	status = dcerpc_ncacn_push_auth(blob, mem_ctx, &fault, NULL);
+	return NT_STATUS_IS_OK(status);
+}
+
+/*
+ * Answer one call with an access-denied FAULT.  The caller reads on only
+ * once it is written, so a client that does not read cannot make us
+ * queue faults without end.
+ */
+struct tevent_req *refuse_fault_send(TALLOC_CTX *mem_ctx,
+				     struct tevent_context *ev,
+				     struct ipcguardd_conn *conn,
+				     uint32_t call_id, uint16_t context_id)
+{
 	struct tevent_req *req = NULL;
 	struct tevent_req *subreq = NULL;
 	struct refuse_fault_state *state = NULL;
-	NTSTATUS status;
 
 	req = tevent_req_create(mem_ctx, &state, struct refuse_fault_state);
 	if (req == NULL) {
 		return NULL;
 	}
-	status = dcerpc_ncacn_push_auth(&state->blob, state, &fault, NULL);
-	if (!NT_STATUS_IS_OK(status)) {
-		refuse_fault_failed(req, EINVAL, nt_errstr(status));
+	if (!refuse_fault_blob(state, call_id, context_id, &state->blob)) {
+		refuse_fault_failed(req, ENOMEM, "out of memory");
 		return tevent_req_post(req, ev);
 	}
 	state->iov = (struct iovec) {

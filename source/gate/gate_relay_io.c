@@ -1,0 +1,466 @@
+/*
+ * ipcguardd: the two sockets of a relayed pipe.
+ *
+ * Once both named-pipe handshakes are done, the relay leaves Samba's
+ * streams and works on the bare sockets: a read takes whatever has
+ * arrived, up to many PDUs, into one buffer the whole gate shares, and a
+ * PDU that came whole in one message (as smbd and Samba's RPC servers
+ * write them) is judged and written on where it lies, with one writev.
+ * Nothing is allocated or copied per PDU unless a PDU comes in pieces or
+ * a socket cannot take it at once; an idle pipe holds no buffer.
+ *
+ * Copyright (C) 2026 ipcguard developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include "includes.h"
+#include "lib/tsocket/tsocket.h"
+#include "lib/tsocket/tsocket_internal.h"
+#include "librpc/rpc/dcerpc_util.h"
+#include "librpc/gen_ndr/ndr_named_pipe_auth.h"
+#include "ipcguard_compat.h"
+
+#include "gate.h"
+#include "gate_relay.h"
+
+/*
+ * What one read may bring: many PDUs.  A direction that may read has kept
+ * at most a message's 2-byte length: the rest of a PDU in pieces is in its
+ * dir->pdu.
+ */
+static uint8_t relay_buf[128 * 1024];
+
+/* The socket under stream, or -1 if it is not one the relay knows. */
+static int stream_socket(struct tstream_context *stream, bool *message_mode)
+{
+	void *priv = _tstream_context_data(stream);
+	struct ipcguard_tstream_npa_head *npa = NULL;
+	struct ipcguard_tstream_bsd_head *bsd = NULL;
+	struct stat st;
+
+	*message_mode = false;
+	if (talloc_check_name(priv, IPCGUARD_TSTREAM_NPA_NAME) != NULL) {
+		npa = (struct ipcguard_tstream_npa_head *)priv;
+		if (npa->pending.iov_len != 0 || npa->unix_stream == NULL) {
+			return -1;
+		}
+		switch (npa->file_type) {
+		case FILE_TYPE_MESSAGE_MODE_PIPE:
+			*message_mode = true;
+			break;
+		case FILE_TYPE_BYTE_MODE_PIPE:
+			break;
+		default:
+			return -1;
+		}
+		priv = _tstream_context_data(npa->unix_stream);
+	}
+	if (talloc_check_name(priv, IPCGUARD_TSTREAM_BSD_NAME) == NULL) {
+		return -1;
+	}
+	bsd = (struct ipcguard_tstream_bsd_head *)priv;
+	if (bsd->fd < 0 || fstat(bsd->fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		return -1;
+	}
+	return bsd->fd;
+}
+
+static void relay_side_handler(struct tevent_context *ev,
+			       struct tevent_fd *fde, uint16_t flags,
+			       void *private_data);
+
+/*
+ * Takes the socket out of *stream (which is freed) for side; false if the
+ * relay has ended.
+ */
+bool relay_side_take(struct gate_relay_state *state, struct relay_side *side,
+		     struct tstream_context **stream)
+{
+	int fd = stream_socket(*stream, &side->message_mode);
+
+	if (fd == -1) {
+		DBG_ERR("ipcguardd: the %s stream of pipe '%s' is not a "
+			"socket this gate knows how to relay\n",
+			side->closed, state->conn->pipe);
+		relay_end(state, "unknown stream");
+		return false;
+	}
+	side->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (side->fd == -1) {
+		relay_end(state, strerror(errno));
+		return false;
+	}
+	TALLOC_FREE(*stream);
+	if (set_blocking(side->fd, false) == -1) {
+		close(side->fd);
+		side->fd = -1;
+		relay_end(state, strerror(errno));
+		return false;
+	}
+	side->fde = tevent_add_fd(state->ev, state, side->fd, 0,
+				  relay_side_handler, side);
+	if (side->fde == NULL) {
+		close(side->fd);
+		side->fd = -1;
+		relay_end(state, "out of memory");
+		return false;
+	}
+	tevent_fd_set_auto_close(side->fde);
+	return true;
+}
+
+bool relay_ready(const struct relay_direction *dir)
+{
+	return !dir->state->ended && !dir->writing && !dir->paused;
+}
+
+/* Reads while its reader can go on, writes while anything waits. */
+void relay_side_update(struct relay_side *side)
+{
+	uint16_t flags = 0;
+
+	if (side->fde == NULL) {
+		return;
+	}
+	if (relay_ready(side->reader) && !side->reader->resuming) {
+		flags |= TEVENT_FD_READ;
+	}
+	if (side->num_out > 0 && !side->state->ended) {
+		flags |= TEVENT_FD_WRITE;
+	}
+	tevent_fd_set_flags(side->fde, flags);
+}
+
+/*
+ * Writes pdu to side "to" as one message.  What the socket does not take
+ * now is copied and waits, and owner reads nothing more until it is
+ * written.  False if the relay has ended.
+ */
+bool relay_write(struct relay_direction *owner, struct relay_side *to,
+		 const uint8_t *pdu, size_t len)
+{
+	struct gate_relay_state *state = owner->state;
+	struct relay_out *out = NULL;
+	uint8_t hdr[2];
+	struct iovec iov[2];
+	int count = 0;
+	size_t total = len, skip;
+	ssize_t n = 0;
+
+	if (to->message_mode) {
+		SSVAL(hdr, 0, len);
+		iov[count++] = (struct iovec) { .iov_base = hdr, .iov_len = 2 };
+		total += 2;
+	}
+	iov[count++] = (struct iovec) {
+		.iov_base = discard_const_p(uint8_t, pdu), .iov_len = len,
+	};
+	if (to->num_out == 0) {
+		n = writev(to->fd, iov, count);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				relay_end(state, strerror(errno));
+				return false;
+			}
+			n = 0;
+		}
+		if ((size_t)n == total) {
+			return true;
+		}
+	}
+	SMB_ASSERT(to->num_out < ARRAY_SIZE(to->out));
+	out = &to->out[to->num_out];
+	out->data = talloc_size(state, total - n);
+	if (out->data == NULL) {
+		relay_end(state, "out of memory");
+		return false;
+	}
+	out->owner = owner;
+	out->len = total - n;
+	out->done = 0;
+	skip = n;
+	if (to->message_mode && skip < 2) {
+		memcpy(out->data, hdr + skip, 2 - skip);
+		memcpy(out->data + 2 - skip, pdu, len);
+	} else {
+		skip -= to->message_mode ? 2 : 0;
+		memcpy(out->data, pdu + skip, len - skip);
+	}
+	to->num_out++;
+	owner->writing = true;
+	relay_side_update(to);
+	relay_side_update(owner->from);
+	return true;
+}
+
+static void relay_side_writable(struct relay_side *side)
+{
+	while (side->num_out > 0) {
+		struct relay_out *out = &side->out[0];
+		struct relay_direction *owner = NULL;
+		ssize_t n;
+
+		n = write(side->fd, out->data + out->done,
+			  out->len - out->done);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR) {
+				return;
+			}
+			relay_end(side->state, strerror(errno));
+			return;
+		}
+		out->done += n;
+		if (out->done < out->len) {
+			return;
+		}
+		owner = out->owner;
+		TALLOC_FREE(out->data);
+		side->out[0] = side->out[1];
+		side->out[1] = (struct relay_out) { .owner = NULL };
+		side->num_out--;
+		owner->writing = false;
+		relay_resume(owner);
+	}
+	relay_side_update(side);
+}
+
+static size_t frag_length(const uint8_t *hdr)
+{
+	DATA_BLOB blob = data_blob_const(hdr, DCERPC_NCACN_PAYLOAD_OFFSET);
+
+	return dcerpc_get_frag_length(&blob);
+}
+
+/* Adds to the PDU being gathered; false if the relay has ended. */
+static bool gather(struct relay_direction *dir, const uint8_t *data,
+		   size_t len)
+{
+	if (dir->pdu == NULL) {
+		/* Room for any fragment: it is freed once it is whole. */
+		dir->pdu = talloc_size(dir->state, UINT16_MAX);
+		if (dir->pdu == NULL) {
+			relay_end(dir->state, "out of memory");
+			return false;
+		}
+	}
+	memcpy(dir->pdu + dir->pdu_len, data, len);
+	dir->pdu_len += len;
+	return true;
+}
+
+/* The gathered PDU, if it is whole, goes on; false if the relay ended. */
+static bool gathered(struct relay_direction *dir)
+{
+	size_t len = dir->pdu_len;
+	bool ok;
+
+	if (dir->pdu_need == 0 && len == DCERPC_NCACN_PAYLOAD_OFFSET) {
+		dir->pdu_need = frag_length(dir->pdu);
+		if (dir->pdu_need < DCERPC_NCACN_PAYLOAD_OFFSET) {
+			relay_end(dir->state, dir->from->closed);
+			return false;
+		}
+	}
+	if (dir->pdu_need == 0 || len < dir->pdu_need) {
+		return true;
+	}
+	dir->pdu_len = 0;
+	dir->pdu_need = 0;
+	ok = relay_pdu(dir, dir->pdu, len);
+	TALLOC_FREE(dir->pdu);
+	return ok;
+}
+
+/*
+ * Hands the whole PDUs in data to relay_pdu() while dir may go on;
+ * returns how many bytes it used.  A PDU that is whole in one message, or
+ * whole in data on a byte stream, is handed over where it lies; one in
+ * pieces is gathered in dir->pdu.  Each PDU goes on as one message.
+ */
+static size_t relay_consume(struct relay_direction *dir, const uint8_t *data,
+			    size_t len)
+{
+	bool message_mode = dir->from->message_mode;
+	size_t ofs = 0;
+
+	while (relay_ready(dir)) {
+		size_t avail = len - ofs;
+		size_t frag, need, take;
+
+		if (message_mode && dir->msg_left == 0) {
+			if (avail < 2) {
+				break;
+			}
+			frag = SVAL(data + ofs, 0);
+			if (frag == 0) {
+				/* What Samba's npa stream says EIO to. */
+				relay_end(dir->state, dir->from->closed);
+				break;
+			}
+			if (dir->pdu_len == 0 && avail >= 2 + frag &&
+			    frag >= DCERPC_NCACN_PAYLOAD_OFFSET &&
+			    frag_length(data + ofs + 2) == frag) {
+				ofs += 2 + frag;
+				relay_pdu(dir, discard_const_p(uint8_t, data) +
+					  ofs - frag, frag);
+				continue;
+			}
+			dir->msg_left = frag;
+			ofs += 2;
+			avail -= 2;
+		}
+		if (!message_mode && dir->pdu_len == 0 &&
+		    avail >= DCERPC_NCACN_PAYLOAD_OFFSET) {
+			frag = frag_length(data + ofs);
+			if (frag >= DCERPC_NCACN_PAYLOAD_OFFSET &&
+			    avail >= frag) {
+				ofs += frag;
+				relay_pdu(dir, discard_const_p(uint8_t, data) +
+					  ofs - frag, frag);
+				continue;
+			}
+		}
+		if (message_mode) {
+			avail = MIN(avail, dir->msg_left);
+		}
+		if (avail == 0) {
+			break;
+		}
+		need = dir->pdu_need == 0 ?
+			DCERPC_NCACN_PAYLOAD_OFFSET - dir->pdu_len :
+			dir->pdu_need - dir->pdu_len;
+		take = MIN(avail, need);
+		if (!gather(dir, data + ofs, take)) {
+			break;
+		}
+		ofs += take;
+		if (message_mode) {
+			dir->msg_left -= take;
+		}
+		if (!gathered(dir)) {
+			break;
+		}
+	}
+	return ofs;
+}
+
+/* Uses what data has for dir and keeps the rest for later. */
+static void relay_take_input(struct relay_direction *dir, const uint8_t *data,
+			     size_t len)
+{
+	size_t used = relay_consume(dir, data, len);
+
+	if (dir->state->ended) {
+		return;
+	}
+	if (used < len) {
+		dir->saved = talloc_memdup(dir->state, data + used,
+					   len - used);
+		if (dir->saved == NULL) {
+			relay_end(dir->state, "out of memory");
+			return;
+		}
+		dir->saved_len = len - used;
+	}
+	relay_side_update(dir->from);
+}
+
+static void relay_side_readable(struct relay_side *side)
+{
+	struct relay_direction *dir = side->reader;
+	size_t have = dir->saved_len;
+	ssize_t n;
+
+	if (have >= sizeof(relay_buf) / 2) {
+		/* Cannot be: see relay_buf. */
+		relay_end(side->state, "relay buffer overrun");
+		return;
+	}
+	n = read(side->fd, relay_buf + have, sizeof(relay_buf) - have);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR) {
+			return;
+		}
+		DBG_DEBUG("ipcguardd: %s: %s\n", side->closed,
+			  strerror(errno));
+		relay_end(side->state, side->closed);
+		return;
+	}
+	if (n == 0) {
+		relay_end(side->state, side->closed);
+		return;
+	}
+	if (have > 0) {
+		memcpy(relay_buf, dir->saved, have);
+		TALLOC_FREE(dir->saved);
+		dir->saved_len = 0;
+	}
+	relay_take_input(dir, relay_buf, have + n);
+}
+
+static void relay_side_handler(struct tevent_context *ev,
+			       struct tevent_fd *fde, uint16_t flags,
+			       void *private_data)
+{
+	/* Embedded in the relay's state, not a talloc object. */
+	struct relay_side *side = (struct relay_side *)private_data;
+
+	if (flags & TEVENT_FD_WRITE) {
+		relay_side_writable(side);
+	}
+	if ((flags & TEVENT_FD_READ) && relay_ready(side->reader) &&
+	    !side->reader->resuming) {
+		relay_side_readable(side);
+	}
+}
+
+static void relay_resumed(struct tevent_context *ev,
+			  struct tevent_immediate *im, void *private_data)
+{
+	/* Embedded in the relay's state, not a talloc object. */
+	struct relay_direction *dir = (struct relay_direction *)private_data;
+	uint8_t *saved = dir->saved;
+	size_t len = dir->saved_len;
+
+	dir->resuming = false;
+	if (!relay_ready(dir)) {
+		return;
+	}
+	if (saved == NULL) {
+		relay_side_update(dir->from);
+		return;
+	}
+	dir->saved = NULL;
+	dir->saved_len = 0;
+	relay_take_input(dir, saved, len);
+	talloc_free(saved);
+}
+
+/*
+ * dir may go on: what it kept is used from the main loop, never inside
+ * the other direction's work on the shared read buffer.
+ */
+void relay_resume(struct relay_direction *dir)
+{
+	struct gate_relay_state *state = dir->state;
+
+	if (state->ended) {
+		return;
+	}
+	if (dir->resume == NULL) {
+		dir->resume = tevent_create_immediate(state);
+		if (dir->resume == NULL) {
+			relay_end(state, "out of memory");
+			return;
+		}
+	}
+	dir->resuming = true;
+	tevent_schedule_immediate(dir->resume, state->ev, relay_resumed, dir);
+}
