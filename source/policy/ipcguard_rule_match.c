@@ -184,9 +184,46 @@ static bool rule_targets(const struct ipcguard_rule *rule,
 	return *match != IPCGUARD_PIPE_NO_MATCH;
 }
 
+static bool session_fits(const struct ipcguard_rule *rule,
+			 const struct ipcguard_request *request,
+			 bool guests_restricted)
+{
+	unsigned kind;
+
+	if (rule->sessions == 0) {
+		return true;
+	}
+	kind = 1u << request->session;
+	/* Guests held to the anonymous rules are anonymous here. */
+	if (request->session == IPCGUARD_SESSION_GUEST && guests_restricted) {
+		kind |= 1u << IPCGUARD_SESSION_ANONYMOUS;
+	}
+	return (rule->sessions & kind) != 0;
+}
+
+/* Whether the client's known address is outside all of a rule's ranges
+ * (the rule does not apply); an unknown one is judged by the caller. */
+static bool address_outside(const struct ipcguard_rule *rule,
+			    const struct ipcguard_request *request)
+{
+	size_t i;
+
+	if (rule->num_addresses == 0 || request->address == NULL) {
+		return false;
+	}
+	for (i = 0; i < rule->num_addresses; i++) {
+		if (address_in(&rule->addresses[i], request->address)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * A security descriptor says who is permitted: an allow rule applies to
- * callers it grants access, a deny rule to callers it does not.
+ * callers it grants access, a deny rule to callers it does not.  The
+ * session and a known address are looked at before the names: each only
+ * ever turns a rule away, and they cost less than comparing pipe names.
  */
 bool ipcguard_rule_applies(const struct ipcguard_rule *rule,
 			   const struct ipcguard_request *request,
@@ -197,35 +234,13 @@ bool ipcguard_rule_applies(const struct ipcguard_rule *rule,
 {
 	*match = IPCGUARD_PIPE_NO_MATCH;
 	*listed = NULL;
-	if (!rule_targets(rule, request, match, listed)) {
+	if (!session_fits(rule, request, guests_restricted) ||
+	    address_outside(rule, request) ||
+	    !rule_targets(rule, request, match, listed)) {
 		return false;
 	}
-	if (rule->sessions != 0) {
-		unsigned kind = 1u << request->session;
-
-		/* Guests held to the anonymous rules are anonymous here. */
-		if (request->session == IPCGUARD_SESSION_GUEST &&
-		    guests_restricted) {
-			kind |= 1u << IPCGUARD_SESSION_ANONYMOUS;
-		}
-		if ((rule->sessions & kind) == 0) {
-			return false;
-		}
-	}
-	if (rule->num_addresses > 0) {
-		bool inside = false;
-		size_t i;
-
-		if (request->address == NULL) {
-			return !rule->allow;
-		}
-		for (i = 0; i < rule->num_addresses && !inside; i++) {
-			inside = address_in(&rule->addresses[i],
-					    request->address);
-		}
-		if (!inside) {
-			return false;
-		}
+	if (rule->num_addresses > 0 && request->address == NULL) {
+		return !rule->allow;
 	}
 	if (rule->exempt_local_system && request->local_system) {
 		return rule->allow;

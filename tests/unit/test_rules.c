@@ -441,6 +441,47 @@ static void test_addresses(void **state)
 	pr.name = "other";
 	pr.address = "10.0.0.7";
 	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	/* An unknown address makes a deny rule apply to what it is about
+	 * only. */
+	pr.address = NULL;
+	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	talloc_free(ctx);
+}
+
+/*
+ * A rule applies when all its conditions hold, whichever is looked at
+ * first: the session and the address are, before the names.
+ */
+static void test_conditions_in_any_order(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *anon[] = { "action=deny", "pipe=srvsvc",
+			       "session=anonymous", "address=10.0.0.0/8",
+			       "order=1", NULL };
+	const char *near[] = { "action=allow", "pipe=srvsvc",
+			       "address=10.0.0.0/8", "order=2", NULL };
+	const char *rest[] = { "action=deny", "pipe=srvsvc", "order=3",
+			       NULL };
+	const char **rules[] = { anon, near, rest, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	struct probe pr = { AUTH, PIPE, "srvsvc", IPCGUARD_STAGE_OPEN,
+			    "10.1.1.1", NULL, 0 };
+
+	expect(p, pr, IPCGUARD_ALLOW, "r1");
+	/* Unknown address: the allow rule does not apply, a deny rule
+	 * for other sessions does not either. */
+	pr.address = NULL;
+	expect(p, pr, IPCGUARD_DENY, "r2");
+	pr.session = ANON;
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	/* Nor on another pipe. */
+	pr.name = "samr";
+	expect(p, pr, IPCGUARD_DENY, "null-session-pipes");
+	pr.name = "SRVSVC";
+	pr.address = "192.0.2.1";
+	expect(p, pr, IPCGUARD_DENY, "r2");
+	pr.address = "10.1.1.1";
+	expect(p, pr, IPCGUARD_DENY, "r0");
 	talloc_free(ctx);
 }
 
@@ -1620,6 +1661,7 @@ int main(void)
 		cmocka_unit_test(test_gate_conditions),
 		cmocka_unit_test(test_pipe_names_the_gate_accepts),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_conditions_in_any_order),
 		cmocka_unit_test(test_interfaces_at_bind),
 		cmocka_unit_test(test_invalid_policy_still_refuses_anonymous),
 		cmocka_unit_test(test_rule_text_round_trip),
