@@ -202,6 +202,73 @@ void ipcguard_decide_pipe_limit(const struct ipcguard_policy *policy,
 	    "the session and its address are within their pipe bounds");
 }
 
+/*
+ * A rule of the database that applies decides, unless it is audit-only:
+ * then the first such rule is noted and the next rules are looked at.
+ */
+static bool rule_decides(const struct ipcguard_policy *policy,
+			 const struct ipcguard_rule *rule,
+			 const struct ipcguard_request *request, bool guests,
+			 struct ipcguard_decision *d)
+{
+	enum ipcguard_pipe_match match;
+	const char *listed = NULL;
+
+	if (!ipcguard_rule_applies(rule, request, guests, policy->hooks,
+				   &match, &listed)) {
+		return false;
+	}
+	if (rule->audit_only) {
+		if (d->audit_rule == NULL) {
+			d->audit_rule = rule;
+		}
+		return false;
+	}
+	set(d, rule->allow ? IPCGUARD_ALLOW : IPCGUARD_DENY,
+	    rule->name, rule->allow ?
+	    "a rule of the rule database allows it" :
+	    "a rule of the rule database refuses it");
+	d->by_rule = rule;
+	d->pipe_match = match;
+	d->pipe_listed = listed;
+	return true;
+}
+
+/*
+ * The database's rules in order, the first that applies deciding.  The
+ * index skips the rules that cannot apply to this request; without it
+ * (out of memory) every rule is looked at, to the same result.
+ */
+static bool decide_by_rules(const struct ipcguard_policy *policy,
+			    const struct ipcguard_request *request,
+			    bool guests, struct ipcguard_decision *d)
+{
+	const struct ipcguard_rule_slot *slots = NULL;
+	struct ipcguard_rule_probe probe;
+	size_t num_slots;
+	size_t i;
+
+	if (!ipcguard_rule_index_valid(policy->rule_index, policy->rules,
+				       policy->num_rules)) {
+		for (i = 0; i < policy->num_rules; i++) {
+			if (rule_decides(policy, policy->rules[i], request,
+					 guests, d)) {
+				return true;
+			}
+		}
+		return false;
+	}
+	slots = ipcguard_rule_index_lookup(policy->rule_index, request,
+					   &probe, &num_slots);
+	for (i = 0; i < num_slots; i++) {
+		if (ipcguard_rule_slot_may_apply(&slots[i], &probe) &&
+		    rule_decides(policy, slots[i].rule, request, guests, d)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void decide_by_policy(const struct ipcguard_policy *policy,
 			     const struct ipcguard_request *request,
 			     struct ipcguard_decision *d)
@@ -231,28 +298,7 @@ static void decide_by_policy(const struct ipcguard_policy *policy,
 	}
 	guests = ipcguard_session_is_restricted(policy,
 						IPCGUARD_SESSION_GUEST);
-	for (i = 0; policy != NULL && i < policy->num_rules; i++) {
-		const struct ipcguard_rule *rule = policy->rules[i];
-		enum ipcguard_pipe_match match;
-		const char *listed = NULL;
-
-		if (!ipcguard_rule_applies(rule, request, guests,
-					   policy->hooks, &match, &listed)) {
-			continue;
-		}
-		if (rule->audit_only) {
-			if (d->audit_rule == NULL) {
-				d->audit_rule = rule;
-			}
-			continue;
-		}
-		set(d, rule->allow ? IPCGUARD_ALLOW : IPCGUARD_DENY,
-		    rule->name, rule->allow ?
-		    "a rule of the rule database allows it" :
-		    "a rule of the rule database refuses it");
-		d->by_rule = rule;
-		d->pipe_match = match;
-		d->pipe_listed = listed;
+	if (policy != NULL && decide_by_rules(policy, request, guests, d)) {
 		return;
 	}
 	for (i = 0; policy != NULL && i < policy->num_builtin_rules; i++) {

@@ -400,5 +400,12 @@ bool ipcguard_policy_add_rule(struct ipcguard_policy *policy,
 	policy->rules = tmp;
 	policy->rules[policy->num_rules++] = talloc_steal(policy->rules, rule);
 	ipcguard_rules_sort(policy->rules, policy->num_rules);
+	/*
+	 * Without an index decisions are slower, not other: the rule is in
+	 * force either way, so running out of memory here is no failure.
+	 */
+	TALLOC_FREE(policy->rule_index);
+	policy->rule_index = ipcguard_rule_index_build(policy, policy->rules,
+						       policy->num_rules);
 	return true;
 }

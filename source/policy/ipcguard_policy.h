@@ -79,6 +79,11 @@ struct ipcguard_policy {
 	 * ipcguard_rules_sort()); hooks as they were parsed with. */
 	struct ipcguard_rule **rules;
 	size_t num_rules;
+	/* Which of them each kind of request can reach, rebuilt by
+	 * ipcguard_policy_add_rule().  NULL (out of memory), or not built
+	 * from rules and num_rules as they are: decisions look at every
+	 * rule. */
+	struct ipcguard_rule_index *rule_index;
 	const struct ipcguard_rule_hooks *hooks;
 	/* The file the rules were read from, recorded by whoever loaded
 	 * them so that no caller works it out again; NULL if none. */

@@ -281,4 +281,83 @@ bool ipcguard_rule_applies(const struct ipcguard_rule *rule,
 			   enum ipcguard_pipe_match *match,
 			   const char **listed);
 
+/*
+ * Which rules a request can reach, worked out once when the rules change
+ * rather than for each rule at each decision.  A rule is about shares or
+ * about pipes, and a pipe rule about one stage: opens (no interface),
+ * binds (interfaces, no opnum) or requests (opnums).  Each kind of request
+ * gets the rules of its kind, in evaluation order, each with masks that
+ * turn away most rules about another interface, opnum or name without
+ * looking at them.  The masks are Bloom filters: a clear bit means the
+ * rule cannot apply, a set one nothing; ipcguard_rule_applies() still
+ * judges every rule they let through, so the index can make a decision
+ * quicker but never another one.
+ */
+struct ipcguard_rule_slot {
+	const struct ipcguard_rule *rule;
+	uint64_t interfaces;	/* a bit for each interface UUID */
+	uint64_t opnums;	/* bit (opnum % 64) of each opnum */
+	uint64_t lengths;	/* bit (length % 64) of each name reached */
+};
+
+/* The bits of one request, for ipcguard_rule_slot_may_apply(). */
+struct ipcguard_rule_probe {
+	uint64_t interface;
+	uint64_t opnum;
+	uint64_t length;
+};
+
+enum ipcguard_rule_target {
+	IPCGUARD_TARGET_SHARE = 0,
+	IPCGUARD_TARGET_OPEN,
+	IPCGUARD_TARGET_BIND,
+	IPCGUARD_TARGET_REQUEST,
+	IPCGUARD_TARGET_COUNT
+};
+
+struct ipcguard_rule_index {
+	/* The rules it was built from: rules that changed since (another
+	 * array or another count) are not what it indexes, see
+	 * ipcguard_rule_index_valid(). */
+	struct ipcguard_rule * const *rules;
+	size_t num_rules;
+	const struct ipcguard_rule_slot *slots[IPCGUARD_TARGET_COUNT];
+	size_t num_slots[IPCGUARD_TARGET_COUNT];
+};
+
+/*
+ * Index rules (in evaluation order).  NULL when out of memory: decisions
+ * then look at every rule, as they would have anyway.
+ */
+struct ipcguard_rule_index *ipcguard_rule_index_build(
+	TALLOC_CTX *mem_ctx, struct ipcguard_rule * const *rules,
+	size_t num_rules);
+
+static inline bool ipcguard_rule_index_valid(
+	const struct ipcguard_rule_index *index,
+	struct ipcguard_rule * const *rules, size_t num_rules)
+{
+	return index != NULL && index->rules == rules &&
+	       index->num_rules == num_rules;
+}
+
+/*
+ * The slots a request can reach (*num_slots of them, possibly none) and
+ * the probe to test them with.
+ */
+const struct ipcguard_rule_slot *ipcguard_rule_index_lookup(
+	const struct ipcguard_rule_index *index,
+	const struct ipcguard_request *request,
+	struct ipcguard_rule_probe *probe, size_t *num_slots);
+
+/* false: the slot's rule cannot apply to the probed request. */
+static inline bool ipcguard_rule_slot_may_apply(
+	const struct ipcguard_rule_slot *slot,
+	const struct ipcguard_rule_probe *probe)
+{
+	return (slot->interfaces & probe->interface) != 0 &&
+	       (slot->opnums & probe->opnum) != 0 &&
+	       (slot->lengths & probe->length) != 0;
+}
+
 #endif /* IPCGUARD_RULE_H */

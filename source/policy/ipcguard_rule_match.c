@@ -17,9 +17,16 @@
 #include "ipcguard_rule.h"
 #include "ipcguard_parse.h"
 
+/* Whether a list entry is "*": asked of every entry at every decision,
+ * so without a call into libc. */
+static bool is_star(const char *entry)
+{
+	return entry[0] == '*' && entry[1] == '\0';
+}
+
 static bool name_matches(const char * const *list, const char *name)
 {
-	if (list != NULL && list[0] != NULL && strcmp(list[0], "*") == 0) {
+	if (list != NULL && list[0] != NULL && is_star(list[0])) {
 		return true;
 	}
 	return ipcguard_name_listed(list, name);
@@ -104,7 +111,7 @@ static enum ipcguard_pipe_match pipe_matches(
 		return IPCGUARD_PIPE_NO_MATCH;
 	}
 	for (i = 0; list[i] != NULL; i++) {
-		if (strcmp(list[i], "*") == 0 ||
+		if (is_star(list[i]) ||
 		    strcasecmp(list[i], request->name) == 0) {
 			*listed = list[i];
 			return IPCGUARD_PIPE_LISTED;
@@ -135,7 +142,9 @@ static enum ipcguard_pipe_match pipe_matches(
 /*
  * Which object, stage, interface and operation a rule is about.  The
  * interface and the operation are compared first: they are cheap, and
- * at binds and requests most rules are about another interface.
+ * at binds and requests most rules are about another interface.  The
+ * rule index (end of this file) leaves out rules this turns away: a
+ * change here is a change there.
  */
 static bool rule_targets(const struct ipcguard_rule *rule,
 			 const struct ipcguard_request *request,
@@ -175,9 +184,46 @@ static bool rule_targets(const struct ipcguard_rule *rule,
 	return *match != IPCGUARD_PIPE_NO_MATCH;
 }
 
+static bool session_fits(const struct ipcguard_rule *rule,
+			 const struct ipcguard_request *request,
+			 bool guests_restricted)
+{
+	unsigned kind;
+
+	if (rule->sessions == 0) {
+		return true;
+	}
+	kind = 1u << request->session;
+	/* Guests held to the anonymous rules are anonymous here. */
+	if (request->session == IPCGUARD_SESSION_GUEST && guests_restricted) {
+		kind |= 1u << IPCGUARD_SESSION_ANONYMOUS;
+	}
+	return (rule->sessions & kind) != 0;
+}
+
+/* Whether the client's known address is outside all of a rule's ranges
+ * (the rule does not apply); an unknown one is judged by the caller. */
+static bool address_outside(const struct ipcguard_rule *rule,
+			    const struct ipcguard_request *request)
+{
+	size_t i;
+
+	if (rule->num_addresses == 0 || request->address == NULL) {
+		return false;
+	}
+	for (i = 0; i < rule->num_addresses; i++) {
+		if (address_in(&rule->addresses[i], request->address)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * A security descriptor says who is permitted: an allow rule applies to
- * callers it grants access, a deny rule to callers it does not.
+ * callers it grants access, a deny rule to callers it does not.  The
+ * session and a known address are looked at before the names: each only
+ * ever turns a rule away, and they cost less than comparing pipe names.
  */
 bool ipcguard_rule_applies(const struct ipcguard_rule *rule,
 			   const struct ipcguard_request *request,
@@ -188,35 +234,13 @@ bool ipcguard_rule_applies(const struct ipcguard_rule *rule,
 {
 	*match = IPCGUARD_PIPE_NO_MATCH;
 	*listed = NULL;
-	if (!rule_targets(rule, request, match, listed)) {
+	if (!session_fits(rule, request, guests_restricted) ||
+	    address_outside(rule, request) ||
+	    !rule_targets(rule, request, match, listed)) {
 		return false;
 	}
-	if (rule->sessions != 0) {
-		unsigned kind = 1u << request->session;
-
-		/* Guests held to the anonymous rules are anonymous here. */
-		if (request->session == IPCGUARD_SESSION_GUEST &&
-		    guests_restricted) {
-			kind |= 1u << IPCGUARD_SESSION_ANONYMOUS;
-		}
-		if ((rule->sessions & kind) == 0) {
-			return false;
-		}
-	}
-	if (rule->num_addresses > 0) {
-		bool inside = false;
-		size_t i;
-
-		if (request->address == NULL) {
-			return !rule->allow;
-		}
-		for (i = 0; i < rule->num_addresses && !inside; i++) {
-			inside = address_in(&rule->addresses[i],
-					    request->address);
-		}
-		if (!inside) {
-			return false;
-		}
+	if (rule->num_addresses > 0 && request->address == NULL) {
+		return !rule->allow;
 	}
 	if (rule->exempt_local_system && request->local_system) {
 		return rule->allow;
@@ -434,4 +458,235 @@ char *ipcguard_rule_missed_pipes(TALLOC_CTX *mem_ctx,
 		}
 	}
 	return out;
+}
+
+/*
+ * The rule index (ipcguard_rule.h).  Everything below only leaves out of
+ * a list, or clears a mask bit of, rules that rule_targets() turns away
+ * for every request of the list's kind, or for every request with that
+ * bit: the test suite compares decisions with and without the index.
+ */
+
+/* The kind of request rule_targets() sees, or -1: none reaches a rule.
+ * Like rule_targets(), an object it does not know counts as a pipe. */
+static int request_target(const struct ipcguard_request *request)
+{
+	switch (request->object) {
+	case IPCGUARD_OBJECT_SHARE:
+		return IPCGUARD_TARGET_SHARE;
+	case IPCGUARD_OBJECT_IPC:
+		return -1;
+	case IPCGUARD_OBJECT_PIPE:
+		break;
+	}
+	switch (request->stage) {
+	case IPCGUARD_STAGE_OPEN:
+		return IPCGUARD_TARGET_OPEN;
+	case IPCGUARD_STAGE_BIND:
+		return IPCGUARD_TARGET_BIND;
+	case IPCGUARD_STAGE_REQUEST:
+		return IPCGUARD_TARGET_REQUEST;
+	}
+	return -1;
+}
+
+/* Whether rule_targets() can match a rule for a kind of request. */
+static bool rule_reaches(const struct ipcguard_rule *rule, int target)
+{
+	switch (target) {
+	case IPCGUARD_TARGET_SHARE:
+		return rule->shares != NULL;
+	case IPCGUARD_TARGET_OPEN:
+		return rule->pipes != NULL && rule->num_interfaces == 0;
+	case IPCGUARD_TARGET_BIND:
+		return rule->pipes != NULL && rule->num_interfaces != 0 &&
+		       rule->num_opnums == 0;
+	case IPCGUARD_TARGET_REQUEST:
+		return rule->pipes != NULL && rule->num_interfaces != 0 &&
+		       rule->num_opnums != 0;
+	}
+	return false;
+}
+
+#define ALL_BITS UINT64_MAX
+
+static uint64_t interface_bit(const uint8_t uuid[16])
+{
+	uint64_t a, b;
+
+	memcpy(&a, uuid, sizeof(a));
+	memcpy(&b, uuid + 8, sizeof(b));
+	a ^= b;
+	a ^= a >> 29;
+	a *= UINT64_C(0x9e3779b97f4a7c15);
+	return UINT64_C(1) << (a >> 58);
+}
+
+/* Names the same under strcasecmp() have the same length, whatever the
+ * locale folds: a name's length is what its case does not change. */
+static uint64_t length_bit(const char *name)
+{
+	return UINT64_C(1) << (strlen(name) % 64);
+}
+
+static uint64_t interfaces_mask(const struct ipcguard_rule *rule)
+{
+	uint64_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < rule->num_interfaces; i++) {
+		if (rule->interfaces[i].any) {
+			return ALL_BITS;
+		}
+		mask |= interface_bit(rule->interfaces[i].syntax.uuid);
+	}
+	return mask;
+}
+
+static uint64_t opnums_mask(const struct ipcguard_rule *rule)
+{
+	uint64_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < rule->num_opnums; i++) {
+		unsigned v;
+
+		if (rule->opnums[i].last - rule->opnums[i].first >= 63) {
+			return ALL_BITS;
+		}
+		for (v = rule->opnums[i].first; v <= rule->opnums[i].last;
+		     v++) {
+			mask |= UINT64_C(1) << (v % 64);
+		}
+	}
+	return mask;
+}
+
+/*
+ * The lengths of the names a rule's list reaches: its own, and at every
+ * stage the aliases of those (pipe_matches()).  At binds and requests a
+ * rule listing an interface's own pipe reaches any pipe that carries the
+ * interface, and a deny rule any pipe at all, so it can have any length.
+ */
+static uint64_t lengths_mask(const struct ipcguard_rule *rule, int target)
+{
+	const char * const *list = target == IPCGUARD_TARGET_SHARE ?
+		rule->shares : rule->pipes;
+	uint64_t mask = 0;
+	size_t i, j;
+
+	if (target == IPCGUARD_TARGET_SHARE) {
+		/* name_matches(): only a leading "*" means any share. */
+		if (list[0] != NULL && is_star(list[0])) {
+			return ALL_BITS;
+		}
+		for (i = 0; list[i] != NULL; i++) {
+			mask |= length_bit(list[i]);
+		}
+		return mask;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if (is_star(list[i])) {
+			return ALL_BITS;
+		}
+		mask |= length_bit(list[i]);
+		for (j = 0; j < ARRAY_LEN(pipe_aliases); j++) {
+			if (in_names(pipe_aliases[j], 2, list[i])) {
+				mask |= length_bit(pipe_aliases[j][0]) |
+					length_bit(pipe_aliases[j][1]);
+			}
+		}
+		if (target == IPCGUARD_TARGET_OPEN) {
+			continue;
+		}
+		for (j = 0; j < ARRAY_LEN(pipe_carriers); j++) {
+			if (in_names(pipe_carriers[j].homes, 3, list[i])) {
+				return ALL_BITS;
+			}
+		}
+	}
+	return mask;
+}
+
+static struct ipcguard_rule_slot slot_of(const struct ipcguard_rule *rule,
+					 int target)
+{
+	struct ipcguard_rule_slot slot = {
+		.rule = rule,
+		.interfaces = ALL_BITS,
+		.opnums = ALL_BITS,
+		.lengths = lengths_mask(rule, target),
+	};
+
+	if (target == IPCGUARD_TARGET_BIND ||
+	    target == IPCGUARD_TARGET_REQUEST) {
+		slot.interfaces = interfaces_mask(rule);
+	}
+	if (target == IPCGUARD_TARGET_REQUEST) {
+		slot.opnums = opnums_mask(rule);
+	}
+	return slot;
+}
+
+struct ipcguard_rule_index *ipcguard_rule_index_build(
+	TALLOC_CTX *mem_ctx, struct ipcguard_rule * const *rules,
+	size_t num_rules)
+{
+	struct ipcguard_rule_index *index = NULL;
+	struct ipcguard_rule_slot *slots = NULL;
+	size_t total = 0;
+	size_t i;
+	int t;
+
+	index = talloc_zero(mem_ctx, struct ipcguard_rule_index);
+	if (index == NULL) {
+		return NULL;
+	}
+	index->rules = rules;
+	index->num_rules = num_rules;
+	for (t = 0; t < IPCGUARD_TARGET_COUNT; t++) {
+		for (i = 0; i < num_rules; i++) {
+			total += rule_reaches(rules[i], t) ? 1 : 0;
+		}
+	}
+	if (total == 0) {
+		return index;
+	}
+	slots = talloc_array(index, struct ipcguard_rule_slot, total);
+	if (slots == NULL) {
+		TALLOC_FREE(index);
+		return NULL;
+	}
+	/* One kind after the other, each in evaluation order. */
+	for (t = 0; t < IPCGUARD_TARGET_COUNT; t++) {
+		index->slots[t] = slots;
+		for (i = 0; i < num_rules; i++) {
+			if (!rule_reaches(rules[i], t)) {
+				continue;
+			}
+			*slots++ = slot_of(rules[i], t);
+			index->num_slots[t]++;
+		}
+	}
+	return index;
+}
+
+const struct ipcguard_rule_slot *ipcguard_rule_index_lookup(
+	const struct ipcguard_rule_index *index,
+	const struct ipcguard_request *request,
+	struct ipcguard_rule_probe *probe, size_t *num_slots)
+{
+	int t = request_target(request);
+
+	*num_slots = 0;
+	if (t < 0) {
+		return NULL;
+	}
+	probe->interface = interface_bit(request->syntax.uuid);
+	probe->opnum = UINT64_C(1) << (request->opnum % 64);
+	/* No name: name_matches() still lets "*" through. */
+	probe->length = request->name != NULL ? length_bit(request->name) :
+		ALL_BITS;
+	*num_slots = index->num_slots[t];
+	return index->slots[t];
 }

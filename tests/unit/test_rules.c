@@ -441,6 +441,47 @@ static void test_addresses(void **state)
 	pr.name = "other";
 	pr.address = "10.0.0.7";
 	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	/* An unknown address makes a deny rule apply to what it is about
+	 * only. */
+	pr.address = NULL;
+	expect(p, pr, IPCGUARD_ALLOW, "authenticated");
+	talloc_free(ctx);
+}
+
+/*
+ * A rule applies when all its conditions hold, whichever is looked at
+ * first: the session and the address are, before the names.
+ */
+static void test_conditions_in_any_order(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	const char *anon[] = { "action=deny", "pipe=srvsvc",
+			       "session=anonymous", "address=10.0.0.0/8",
+			       "order=1", NULL };
+	const char *near[] = { "action=allow", "pipe=srvsvc",
+			       "address=10.0.0.0/8", "order=2", NULL };
+	const char *rest[] = { "action=deny", "pipe=srvsvc", "order=3",
+			       NULL };
+	const char **rules[] = { anon, near, rest, NULL };
+	struct ipcguard_policy *p = policy_with(ctx, "lsarpc", rules);
+	struct probe pr = { AUTH, PIPE, "srvsvc", IPCGUARD_STAGE_OPEN,
+			    "10.1.1.1", NULL, 0 };
+
+	expect(p, pr, IPCGUARD_ALLOW, "r1");
+	/* Unknown address: the allow rule does not apply, a deny rule
+	 * for other sessions does not either. */
+	pr.address = NULL;
+	expect(p, pr, IPCGUARD_DENY, "r2");
+	pr.session = ANON;
+	expect(p, pr, IPCGUARD_DENY, "r0");
+	/* Nor on another pipe. */
+	pr.name = "samr";
+	expect(p, pr, IPCGUARD_DENY, "null-session-pipes");
+	pr.name = "SRVSVC";
+	pr.address = "192.0.2.1";
+	expect(p, pr, IPCGUARD_DENY, "r2");
+	pr.address = "10.1.1.1";
+	expect(p, pr, IPCGUARD_DENY, "r0");
 	talloc_free(ctx);
 }
 
@@ -972,6 +1013,307 @@ static void test_any_allocation_failure_fails_closed(void **state)
 	talloc_free(ctx);
 }
 
+/*
+ * The rule index only skips rules: a decision with it is the decision of
+ * a scan of every rule, in every field the module, the gate and explain
+ * read.
+ */
+static void decide_both_ways(struct ipcguard_policy *p,
+			     const struct ipcguard_request *r)
+{
+	struct ipcguard_rule_index *index = p->rule_index;
+	struct ipcguard_decision fast, full;
+
+	assert_true(ipcguard_rule_index_valid(index, p->rules,
+					      p->num_rules));
+	memset(&fast, 0xa5, sizeof(fast));
+	memset(&full, 0x5a, sizeof(full));
+	ipcguard_decide(p, r, &fast);
+	p->rule_index = NULL;
+	ipcguard_decide(p, r, &full);
+	p->rule_index = index;
+	if (fast.verdict != full.verdict ||
+	    strcmp(fast.rule, full.rule) != 0 ||
+	    strcmp(fast.reason, full.reason) != 0 ||
+	    fast.by_rule != full.by_rule ||
+	    fast.audit_rule != full.audit_rule ||
+	    fast.pipe_match != full.pipe_match ||
+	    fast.pipe_listed != full.pipe_listed) {
+		fail_msg("%s \"%s\" stage %d session %d opnum %u: indexed "
+			 "%s by %s (audit %s, match %d), scanned %s by %s "
+			 "(audit %s, match %d)",
+			 ipcguard_object_kind_name(r->object),
+			 r->name != NULL ? r->name : "(null)", r->stage,
+			 r->session, r->opnum,
+			 ipcguard_verdict_name(fast.verdict), fast.rule,
+			 fast.audit_rule ? fast.audit_rule->name : "-",
+			 fast.pipe_match,
+			 ipcguard_verdict_name(full.verdict), full.rule,
+			 full.audit_rule ? full.audit_rule->name : "-",
+			 full.pipe_match);
+	}
+}
+
+/* A fixed sequence, the same on every libc. */
+static unsigned next_random(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) & 0x7fff;
+}
+
+#define PICK(seed, a) ((a)[next_random(seed) % (sizeof(a) / sizeof((a)[0]))])
+
+static const char *srvsvc_uuid = "4b324fc8-1670-01d3-1278-5a47bf6ee188";
+/* 67 characters: the same length as "abc" modulo 64. */
+static const char *long_pipe = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrst"
+			       "uvwxyzabcdefghijklmno";
+
+static struct ipcguard_rule *random_rule(TALLOC_CTX *ctx, unsigned *seed,
+					 int n)
+{
+	static const char *pipes[] = {
+		"*", "srvsvc", "SrvSvc", "lsarpc", "LSASS", "netlogon",
+		"samr", "ntsvcs", "plugplay", "protected_storage", "spoolss",
+		"winreg", "abc", "lsarpc,samr", "netlogon lsass",
+		"NETLOGON,srvsvc",
+	};
+	static const char *shares[] = {
+		"*", "data", "DATA", "public", "data,public", "abc",
+	};
+	static const char *interfaces[] = {
+		"*", "lsarpc", "dssetup", "spoolss", "samr", "netlogon",
+		"4b324fc8-1670-01d3-1278-5a47bf6ee188",
+		"4b324fc8-1670-01d3-1278-5a47bf6ee188/3",
+		"12345778-1234-abcd-ef00-0123456789ab/0.0",
+		"e3514235-4b06-11d1-ab04-00c04fd92ef5",
+		"8d9f4e40-a03d-11ce-8f69-08003e30051b/1",
+		"338cd001-2244-31f1-aaaa-900038001003",
+	};
+	static const char *opnums[] = {
+		"*", "0", "21", "85", "1-3", "0-100", "62,65", "60-70",
+		"7", "149",
+	};
+	static const char *sessions[] = {
+		"anonymous", "guest", "authenticated", "anonymous,guest",
+	};
+	static const char *addresses[] = {
+		"10.0.0.0/8", "127.0.0.1", "::1", "10.1.2.3/32,192.0.2.0/24",
+	};
+	static const char *sddls[] = { "D:AU", "D:user" };
+	const char *args[12] = { NULL };
+	size_t a = 0;
+	char *error = NULL;
+	char name[16];
+	bool share = next_random(seed) % 5 == 0;
+
+	args[a++] = next_random(seed) % 2 ? "action=allow" : "action=deny";
+	args[a++] = talloc_asprintf(ctx, "order=%u", next_random(seed) % 8);
+	if (next_random(seed) % 5 == 0) {
+		args[a++] = "audit-only=yes";
+	}
+	if (share) {
+		args[a++] = talloc_asprintf(ctx, "share=%s",
+					    PICK(seed, shares));
+	} else if (next_random(seed) % 16 == 0) {
+		args[a++] = talloc_asprintf(ctx, "pipe=%s", long_pipe);
+	} else {
+		args[a++] = talloc_asprintf(ctx, "pipe=%s", PICK(seed, pipes));
+	}
+	if (!share && next_random(seed) % 2) {
+		args[a++] = talloc_asprintf(ctx, "interface=%s",
+					    PICK(seed, interfaces));
+		if (next_random(seed) % 2) {
+			args[a++] = talloc_asprintf(ctx, "opnum=%s",
+						    PICK(seed, opnums));
+		}
+	}
+	if (next_random(seed) % 3 == 0) {
+		args[a++] = talloc_asprintf(ctx, "session=%s",
+					    PICK(seed, sessions));
+	}
+	if (next_random(seed) % 3 == 0) {
+		args[a++] = talloc_asprintf(ctx, "address=%s",
+					    PICK(seed, addresses));
+	}
+	if (next_random(seed) % 3 == 0) {
+		args[a++] = talloc_asprintf(ctx, "sddl=%s", PICK(seed, sddls));
+	}
+	snprintf(name, sizeof(name), "r%03d", n);
+	return parse(ctx, name, args, &error);
+}
+
+static void random_request(unsigned *seed, struct ipcguard_request *r,
+			   const struct ipcguard_address *addrs,
+			   size_t num_addrs)
+{
+	static const char *names[] = {
+		"srvsvc", "SRVSVC", "lsarpc", "lsass", "LsaSS", "netlogon",
+		"samr", "ntsvcs", "PlugPlay", "protected_storage", "spoolss",
+		"winreg", "data", "Data", "public", "other", "abc", "ABC",
+		NULL,
+	};
+	static const char *uuids[] = {
+		"12345778-1234-abcd-ef00-0123456789ab",	/* lsarpc */
+		"3919286a-b10c-11d0-9ba8-00c04fd92ef5",	/* dssetup */
+		"e3514235-4b06-11d1-ab04-00c04fd92ef5",	/* drsuapi */
+		"8d9f4e40-a03d-11ce-8f69-08003e30051b",	/* ntsvcs */
+		"4b324fc8-1670-01d3-1278-5a47bf6ee188",	/* srvsvc */
+		"12345678-1234-abcd-ef00-0123456789ab",	/* spoolss */
+		"12345778-1234-abcd-ef00-0123456789ac",	/* samr */
+		"12345678-1234-abcd-ef00-01234567cffb",	/* netlogon */
+		"338cd001-2244-31f1-aaaa-900038001003",	/* winreg */
+	};
+	static const uint16_t majors[] = { 0, 1, 3, 4 };
+	static const uint16_t ops[] = {
+		0, 1, 2, 3, 7, 21, 62, 65, 85, 100, 149, 0xffff,
+	};
+	static const char *tokens[] = { NULL, "AU", "user" };
+	static const enum ipcguard_object_kind objects[] = {
+		PIPE, PIPE, PIPE, PIPE, PIPE, PIPE, SHARE, SHARE,
+		IPCGUARD_OBJECT_IPC,
+	};
+	unsigned a = next_random(seed) % (num_addrs + 1);
+
+	memset(r, 0, sizeof(*r));
+	r->session = next_random(seed) % 3;
+	r->object = PICK(seed, objects);
+	r->name = next_random(seed) % 16 == 0 ? long_pipe : PICK(seed, names);
+	r->pipe_gate_ready = true;
+	/* Now and then a stage no rule is about. */
+	r->stage = next_random(seed) % 31 == 0 ? 3 : next_random(seed) % 3;
+	r->address = a < num_addrs ? &addrs[a] : NULL;
+	r->token = PICK(seed, tokens);
+	r->local_system = next_random(seed) % 10 == 0;
+	assert_true(ipcguard_uuid_parse(PICK(seed, uuids), r->syntax.uuid));
+	r->syntax.major = PICK(seed, majors);
+	r->opnum = PICK(seed, ops);
+}
+
+static void test_index_decides_as_a_full_scan(void **state)
+{
+	const char *texts[] = {
+		"10.1.2.3", "127.0.0.1", "::1", "192.0.2.7", "172.16.0.1",
+	};
+	struct ipcguard_address addrs[5];
+	unsigned seed = 20260101;
+	unsigned policies, i;
+
+	for (i = 0; i < 5; i++) {
+		assert_true(ipcguard_address_parse(texts[i], &addrs[i], NULL));
+	}
+	for (policies = 0; policies < 40; policies++) {
+		TALLOC_CTX *ctx = talloc_new(NULL);
+		const char **none[] = { NULL };
+		struct ipcguard_policy *p = policy_with(ctx, "srvsvc", none);
+		unsigned num = 1 + next_random(&seed) % 60;
+
+		p->guest_is_anonymous = next_random(&seed) % 2;
+		for (i = 0; i < num; i++) {
+			struct ipcguard_rule *r = random_rule(ctx, &seed, i);
+
+			if (r != NULL) {
+				assert_true(ipcguard_policy_add_rule(p, r));
+			}
+		}
+		for (i = 0; i < 2000; i++) {
+			struct ipcguard_request r;
+
+			random_request(&seed, &r, addrs, 5);
+			decide_both_ways(p, &r);
+		}
+		talloc_free(ctx);
+	}
+}
+
+/* What the index could get wrong, one case each. */
+static void test_index_keeps_rule_order_and_names(void **state)
+{
+	TALLOC_CTX *ctx = talloc_new(NULL);
+	/* Order across pipes, "*" and case: r0 (audit, any pipe) is seen
+	 * first, then r1 on SRVSVC in another case, then r2. */
+	const char *audit[] = { "action=deny", "pipe=*", "audit-only=yes",
+				"order=1", NULL };
+	const char *allow[] = { "action=allow", "pipe=SrvSvc",
+				"session=anonymous", "order=2", NULL };
+	const char *deny[] = { "action=deny", "pipe=samr,srvsvc", "order=3",
+			       NULL };
+	const char *any[] = { "action=deny", "pipe=*", "order=4", NULL };
+	/* 85 and 21 share a mask bit; a range of 64 sets every bit. */
+	const char *op85[] = { "action=deny", "pipe=srvsvc", "order=0",
+			       "interface=4b324fc8-1670-01d3-1278-5a47bf6ee188",
+			       "opnum=85", NULL };
+	const char *wide[] = { "action=deny", "pipe=srvsvc", "order=5",
+			       "interface=*", "opnum=200-263", NULL };
+	const char *share[] = { "action=deny", "share=*", "order=6", NULL };
+	const char **rules[] = { audit, allow, deny, any, op85, wide, share,
+				 NULL };
+	struct ipcguard_policy *p = policy_with(ctx, NULL, rules);
+	struct ipcguard_policy *q = NULL;
+	struct ipcguard_request r = {
+		.session = ANON, .object = PIPE, .name = "sRVSVc",
+		.pipe_gate_ready = true,
+	};
+	struct ipcguard_decision d;
+	size_t i;
+
+	assert_non_null(p->rule_index);
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "r1");
+	assert_int_equal(d.verdict, IPCGUARD_ALLOW);
+	assert_string_equal(d.audit_rule->name, "r0");
+	assert_string_equal(d.pipe_listed, "SrvSvc");
+	decide_both_ways(p, &r);
+	r.session = AUTH;
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "r2");
+	assert_string_equal(d.pipe_listed, "srvsvc");
+	r.name = "winreg";
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "r3");
+	assert_string_equal(d.pipe_listed, "*");
+	r.name = "SRVSVC";
+	r.stage = IPCGUARD_STAGE_REQUEST;
+	assert_true(ipcguard_uuid_parse(srvsvc_uuid, r.syntax.uuid));
+	r.opnum = 21;
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "rpc-default");
+	r.opnum = 85;
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "r4");
+	r.opnum = 263;
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "r5");
+	decide_both_ways(p, &r);
+	/* Shares: "*" holds for a request without a name as well. */
+	r.object = SHARE;
+	r.stage = IPCGUARD_STAGE_OPEN;
+	r.name = NULL;
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "r6");
+	/* IPC$ is no rule's business. */
+	r.object = IPCGUARD_OBJECT_IPC;
+	r.name = "IPC$";
+	ipcguard_decide(p, &r, &d);
+	assert_null(d.by_rule);
+
+	/*
+	 * Rules handed on as the loader does (ipcguard_load.c): the policy
+	 * left behind has no rules, whatever its index says.
+	 */
+	q = policy_with(ctx, NULL, (const char **[]) { NULL });
+	for (i = 0; i < p->num_rules; i++) {
+		assert_true(ipcguard_policy_add_rule(q, p->rules[i]));
+	}
+	p->num_rules = 0;
+	r.object = PIPE;
+	r.name = "winreg";
+	ipcguard_decide(p, &r, &d);
+	assert_string_equal(d.rule, "authenticated");
+	ipcguard_decide(q, &r, &d);
+	assert_string_equal(d.rule, "r3");
+	talloc_free(ctx);
+}
+
 static const char *opt_get(void *private_data, const char *option)
 {
 	const char **kv = private_data;
@@ -1319,6 +1661,7 @@ int main(void)
 		cmocka_unit_test(test_gate_conditions),
 		cmocka_unit_test(test_pipe_names_the_gate_accepts),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_conditions_in_any_order),
 		cmocka_unit_test(test_interfaces_at_bind),
 		cmocka_unit_test(test_invalid_policy_still_refuses_anonymous),
 		cmocka_unit_test(test_rule_text_round_trip),
@@ -1331,6 +1674,8 @@ int main(void)
 		cmocka_unit_test(test_tcp_calls_get_what_smb_gives),
 		cmocka_unit_test(test_missed_pipes_are_named),
 		cmocka_unit_test(test_any_allocation_failure_fails_closed),
+		cmocka_unit_test(test_index_decides_as_a_full_scan),
+		cmocka_unit_test(test_index_keeps_rule_order_and_names),
 	};
 
 	return cmocka_run_group_tests_name("ipcguard_rules", tests, NULL,
