@@ -102,6 +102,8 @@ struct ipcguardd_conn {
 	bool local_system;
 	struct ipcguard_address address;
 	bool have_address;
+	/* What smbd's handshake brought, until the relay starts. */
+	TALLOC_CTX *handshake;
 	struct tstream_context *client_stream;
 	struct tstream_context *server_stream;
 	/* Relayed answers and our faults share the way to the client. */

@@ -226,6 +226,9 @@ void conn_relay(struct ipcguardd_conn *conn)
 		return;
 	}
 	tevent_req_set_callback(subreq, conn_relayed, conn);
+	/* A relayed pipe keeps its token and names, not what carried them:
+	 * thousands of idle pipes must stay small. */
+	TALLOC_FREE(conn->handshake);
 }
 
 static void conn_relayed(struct tevent_req *subreq)
@@ -256,8 +259,15 @@ static void conn_handshake_done(struct tevent_req *subreq)
 	bool have_session;
 	int ret, err;
 
+	conn->handshake = talloc_new(conn);
+	if (conn->handshake == NULL) {
+		TALLOC_FREE(subreq);
+		conn_done(conn, "out of memory");
+		return;
+	}
 	ret = tstream_npa_accept_existing_recv(
-		subreq, &err, conn, &conn->client_stream, &npa_info, &transport,
+		subreq, &err, conn->handshake, &conn->client_stream, &npa_info,
+		&transport,
 		&remote_client_addr, &remote_client_name, &local_server_addr,
 		&local_server_name, &session_info);
 	TALLOC_FREE(subreq);
@@ -318,8 +328,10 @@ static void conn_handshake_done(struct tevent_req *subreq)
 		return;
 	}
 	if (have_session) {
-		/* What the RPC server will see is what rules judge. */
-		conn->token = session_info->session_info->security_token;
+		/* What the RPC server will see is what rules judge; the rest
+		 * of the handshake goes once the RPC server has it. */
+		conn->token = talloc_steal(
+			conn, session_info->session_info->security_token);
 		conn->local_system = security_token_has_sid(
 			conn->token, &global_sid_System);
 		if (ipcguard_strip_everyone(gate->policy, conn->kind) &&
