@@ -53,7 +53,8 @@ struct relay_direction {
 	struct relay_side *to;
 	/* Read but not yet used: the start of a message or PDU. */
 	uint8_t *saved;
-	size_t saved_len;
+	size_t saved_ofs;
+	size_t saved_len;	/* from saved_ofs on */
 	/* A PDU that comes in pieces, gathered until whole. */
 	uint8_t *pdu;
 	size_t pdu_len;

@@ -366,6 +366,7 @@ static void relay_take_input(struct relay_direction *dir, const uint8_t *data,
 			relay_end(dir->state, "out of memory");
 			return;
 		}
+		dir->saved_ofs = 0;
 		dir->saved_len = len - used;
 	}
 	relay_side_update(dir->from);
@@ -398,8 +399,9 @@ static void relay_side_readable(struct relay_side *side)
 		return;
 	}
 	if (have > 0) {
-		memcpy(relay_buf, dir->saved, have);
+		memcpy(relay_buf, dir->saved + dir->saved_ofs, have);
 		TALLOC_FREE(dir->saved);
+		dir->saved_ofs = 0;
 		dir->saved_len = 0;
 	}
 	relay_take_input(dir, relay_buf, have + n);
@@ -421,26 +423,32 @@ static void relay_side_handler(struct tevent_context *ev,
 	}
 }
 
+/* Uses what dir kept, where it is: a held direction is not copied again. */
 static void relay_resumed(struct tevent_context *ev,
 			  struct tevent_immediate *im, void *private_data)
 {
 	/* Embedded in the relay's state, not a talloc object. */
 	struct relay_direction *dir = (struct relay_direction *)private_data;
-	uint8_t *saved = dir->saved;
-	size_t len = dir->saved_len;
+	size_t used;
 
 	dir->resuming = false;
 	if (!relay_ready(dir)) {
 		return;
 	}
-	if (saved == NULL) {
-		relay_side_update(dir->from);
-		return;
+	if (dir->saved != NULL) {
+		used = relay_consume(dir, dir->saved + dir->saved_ofs,
+				     dir->saved_len);
+		if (dir->state->ended) {
+			return;
+		}
+		dir->saved_ofs += used;
+		dir->saved_len -= used;
+		if (dir->saved_len == 0) {
+			TALLOC_FREE(dir->saved);
+			dir->saved_ofs = 0;
+		}
 	}
-	dir->saved = NULL;
-	dir->saved_len = 0;
-	relay_take_input(dir, saved, len);
-	talloc_free(saved);
+	relay_side_update(dir->from);
 }
 
 /*

@@ -293,8 +293,8 @@ def profile_gate(shares, mode, n):
                     r'^\s*[\d,]+ \(\s*[\d.]+%\)\s+<.*\(([\d,]+)x\)',
                     block, re.M))
         return 0
-    # One relay_written() per PDU forwarded, in either direction.
-    pdus = calls('relay_written')
+    # One relay_pdu() per whole PDU read, in either direction.
+    pdus = calls('relay_pdu')
 
     def inclusive(fn):
         m = re.search(r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+\*\s+\S*:' +
