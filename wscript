@@ -146,6 +146,12 @@ def build(bld):
                       ldflags=rpath_ldflags,
                       install=False)
 
+    # The floor under any relay: one more process passing bytes on.
+    bld.SAMBA_BINARY('ipcguard_bench_hop',
+                     source='tests/bench/bench_hop.c',
+                     cflags='-O2',
+                     install=False)
+
     # The policy engine's decision time with 100 rules.  The engine is
     # compiled into it again with -O2, whatever flags the tree was
     # configured with: a timing of unoptimised code says little.

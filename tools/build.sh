@@ -7,7 +7,7 @@ set -euo pipefail
 export PATH="/usr/bin:/usr/sbin:/bin:/sbin:$PATH"
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-targets="${1:-vfs_ipcguard,ipcguardd,ipcguardd_asan,ipcguard,ipcguard_test_policy,ipcguard_test_rules,ipcguard_test_contexts,ipcguard_bench_client,ipcguard_bench_decide}"
+targets="${1:-vfs_ipcguard,ipcguardd,ipcguardd_asan,ipcguard,ipcguard_test_policy,ipcguard_test_rules,ipcguard_test_contexts,ipcguard_bench_client,ipcguard_bench_decide,ipcguard_bench_hop}"
 tree=$("$here/tools/prepare-samba-tree.sh" | tail -n 1)
 [ -d "$tree" ] || { echo "build: no prepared Samba tree" >&2; exit 1; }
 
@@ -45,5 +45,7 @@ case ",$targets," in *,ipcguard_bench_client,*)
 	copy ipcguard_bench_client bench_client ;; esac
 case ",$targets," in *,ipcguard_bench_decide,*)
 	copy ipcguard_bench_decide bench_decide ;; esac
+case ",$targets," in *,ipcguard_bench_hop,*)
+	copy ipcguard_bench_hop bench_hop ;; esac
 echo "$IPCGUARD_BUILD_ID" > "$out/BUILD_ID"
 echo "build: results in $out (build id $IPCGUARD_BUILD_ID)"

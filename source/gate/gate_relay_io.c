@@ -30,9 +30,12 @@
 /*
  * What one read may bring: many PDUs.  A direction that may read has kept
  * at most a message's 2-byte length: the rest of a PDU in pieces is in its
- * dir->pdu.
+ * dir->pdu.  A direction held with much of a read left takes the buffer
+ * itself (relay_take_input()), and the next read gets a new one.
  */
-static uint8_t relay_buf[128 * 1024];
+#define RELAY_BUF_SIZE (64 * 1024)
+#define RELAY_KEEP_BY_COPY 4096
+static uint8_t *relay_buf;
 
 /* The socket under stream, or -1 if it is not one the relay knows. */
 static int stream_socket(struct tstream_context *stream, bool *message_mode)
@@ -350,8 +353,8 @@ static size_t relay_consume(struct relay_direction *dir, const uint8_t *data,
 	return ofs;
 }
 
-/* Uses what data has for dir and keeps the rest for later. */
-static void relay_take_input(struct relay_direction *dir, const uint8_t *data,
+/* Uses what data (in relay_buf) has for dir and keeps the rest for later. */
+static void relay_take_input(struct relay_direction *dir, uint8_t *data,
 			     size_t len)
 {
 	size_t used = relay_consume(dir, data, len);
@@ -359,7 +362,12 @@ static void relay_take_input(struct relay_direction *dir, const uint8_t *data,
 	if (dir->state->ended) {
 		return;
 	}
-	if (used < len) {
+	if (len - used > RELAY_KEEP_BY_COPY) {
+		dir->saved = talloc_steal(dir->state, data);
+		relay_buf = NULL;
+		dir->saved_ofs = used;
+		dir->saved_len = len - used;
+	} else if (used < len) {
 		dir->saved = talloc_memdup(dir->state, data + used,
 					   len - used);
 		if (dir->saved == NULL) {
@@ -378,12 +386,19 @@ static void relay_side_readable(struct relay_side *side)
 	size_t have = dir->saved_len;
 	ssize_t n;
 
-	if (have >= sizeof(relay_buf) / 2) {
+	if (have >= RELAY_BUF_SIZE / 2) {
 		/* Cannot be: see relay_buf. */
 		relay_end(side->state, "relay buffer overrun");
 		return;
 	}
-	n = read(side->fd, relay_buf + have, sizeof(relay_buf) - have);
+	if (relay_buf == NULL) {
+		relay_buf = talloc_size(NULL, RELAY_BUF_SIZE);
+		if (relay_buf == NULL) {
+			relay_end(side->state, "out of memory");
+			return;
+		}
+	}
+	n = read(side->fd, relay_buf + have, RELAY_BUF_SIZE - have);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR) {

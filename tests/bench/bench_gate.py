@@ -19,7 +19,9 @@ Server side, from /proc: CPU seconds of every process of an instance
 (smbd and its children, the gate, samba-dcerpcd and its rpcd_* workers,
 reaped children included) per 1,000 opens, per MB and per 1,000 requests;
 and the gate's memory per relayed pipe with --hold pipes open at once.
-bench_decide times one policy decision with 100 rules.
+bench_decide times one policy decision with 100 rules; bench_hop times
+what one more process on the path of a call costs when it only passes
+bytes on (the floor under any relay, measured in the same run).
 
 With --write the figures go to docs/benchmarks.md and to the marked block
 of README.md's "Cost of the gate".  A benchmark, not a test: it asserts
@@ -45,6 +47,7 @@ import harness  # noqa: E402
 
 CLIENT = os.path.join(harness.BUILD, 'bench_client')
 DECIDE = os.path.join(harness.BUILD, 'bench_decide')
+HOP = os.path.join(harness.BUILD, 'bench_hop')
 TICK = os.sysconf('SC_CLK_TCK')
 SIDES = ('plain', 'gated', 'rules')
 MODES = ('open', 'transfer', 'stream')
@@ -52,6 +55,9 @@ README_BEGIN = '<!-- bench:begin (written by make bench) -->'
 README_END = '<!-- bench:end -->'
 # Goals of issue 16: ratio against plain Samba, same run.
 GOALS = {'open': 1.03, 'transfer': 1.01, 'stream': 1.02}
+# Round trips through the gate a client waits for: an open waits for the
+# named-pipe handshake's answer and the bind's, a request for its response.
+HOPS = {'open': 2, 'stream': 1}
 DECIDE_GOAL_NS = 1000
 PIPE_MEMORY_GOAL = 16 * 1024
 
@@ -230,6 +236,21 @@ def hold(server, n):
             'talloc_held': talloc,
             'rss_per_pipe': (during['VmRSS'] - idle['VmRSS']) / n,
             'talloc_per_pipe': (talloc - idle_talloc) / n}
+
+
+def hop_bench(quick):
+    """Microseconds per small round trip, direct and through a process
+    that only passes the bytes on: {'direct': (median, min, max),
+    'relayed': ...}."""
+    r = subprocess.run([HOP, '200' if quick else '2000',
+                        '5' if quick else '15'],
+                       capture_output=True, text=True, check=True,
+                       timeout=600)
+    return {m.group(1): (float(m.group(2)), float(m.group(3)),
+                         float(m.group(4)))
+            for m in re.finditer(r'^hop mode=(\w+) us=([\d.]+) '
+                                 r'min=([\d.]+) max=([\d.]+)$', r.stdout,
+                                 re.M)}
 
 
 def decide_bench(quick):
@@ -429,6 +450,8 @@ def main():
         held = hold(servers['gated'], nhold)
     load_after = os.getloadavg()
     decide = decide_bench(args.quick)
+    hop = hop_bench(args.quick)
+    hop_us = hop['relayed'][0] - hop['direct'][0]
     if args.profile if args.profile is not None else not args.quick:
         profile = profile_gate(shares, 'transfer', 3)
         open_profile = profile_gate(shares, 'open', 100)
@@ -559,15 +582,44 @@ def main():
                    100 * (busy1 - busy0) / max(1, total1 - total0),
                    other_cpu))
 
+    hop_line = (
+        'one more process on the path (bench_hop: a small request and '
+        'response over a Unix socket, direct %.1f µs [%.1f-%.1f] per round '
+        'trip, through a process that only reads and writes them on %.1f '
+        'µs [%.1f-%.1f]): %.1f µs per round trip' % (
+            hop['direct'] + hop['relayed'] + (hop_us,)))
+
+    def floor(m):
+        """The ratio a relay that does nothing but pass bytes on would
+        have: a call crosses the gate HOPS[m] times there and back."""
+        if m not in HOPS:
+            return None
+        return (med('plain', m) * 1e6 + HOPS[m] * hop_us) / \
+            (med('plain', m) * 1e6)
+
+    def added_us(s, m):
+        return (med(s, m) - med('plain', m)) * 1e6
+
     # Why a goal is missed, from this run's own figures.
     def why(m, side):
         gate = cpu_per(side, m)[1]
-        if m == 'open':
-            return ('the gate spends %.3f CPU s per 1,000 opens%s: a second '
-                    'named-pipe handshake (see "Pipe open")' % (
-                        gate, '' if open_profile is None else
-                        ', %.0f instructions each' % (
-                            open_profile['total'] / open_profile['n'])))
+        if m in HOPS:
+            text = ('a relay that only passed bytes on would already be at '
+                    '%.3f: the call crosses the gate %d time%s there and '
+                    'back, %.1f µs each here (bench_hop); the gate adds '
+                    '%.1f µs in all, and spends %.0f µs CPU per %s' % (
+                        floor(m), HOPS[m], '' if HOPS[m] == 1 else 's',
+                        hop_us, added_us(side, m), gate * 1000,
+                        'request and its response' if m == 'stream' else
+                        'open'))
+            if m == 'open' and open_profile is not None:
+                text += (', %.0f instructions, most in the second named-'
+                         'pipe handshake (see "Pipe open")' % (
+                             open_profile['total'] / open_profile['n']))
+            if m == 'stream' and syscalls is not None:
+                text += ', %.0f system calls (see "Requests")' % sum(
+                    syscalls.values())
+            return text
         if m == 'transfer':
             return ('the gate spends %.3f CPU s per MB%s (see "Relay")' % (
                 gate, '' if profile is None else
@@ -602,7 +654,8 @@ def main():
 
     print('\n'.join(lines + [''] + cpu_lines + ['', mem_line, decide_line,
                                                  profile_line, open_line,
-                                                 syscall_line, machine, '']))
+                                                 syscall_line, hop_line,
+                                                 machine, '']))
     for m, word in (('open', 'open'), ('transfer', 'transfer'),
                     ('stream', 'stream')):
         print('%s cost ratio: %.3f (goal <= %.2f)' % (
@@ -659,33 +712,40 @@ def main():
                 'the same rule mix as the third server; Samba\'s SDDL access '
                 'check stood in for by a string compare, so a rule with an '
                 'SDDL costs the gate more than this).\n\n' % decide_line)
-        f.write('Relay: %s.\n\n"Full parse" is Samba\'s '
-                'dcerpc_pull_ncacn_packet(): the gate runs it on every PDU '
-                'from the client (each is judged) and, from the RPC server, '
-                'on bind_ack, alter_resp, bind_nak and fault only (it learns '
-                'the bound contexts from them); other responses are framed '
-                'by their 16-byte header and read into one buffer per pipe, '
-                'kept at the largest fragment\'s size. Most of what is left '
-                'is the layering of Samba\'s streams the gate relays through '
-                '(a PDU reader over the npa message-mode stream over the '
-                'socket stream, and a write queue): the tevent requests per '
-                'PDU above, each a talloc allocation, a free and an '
-                'immediate event. Taking that out means relaying the raw '
-                'sockets once the named-pipe handshake is done (own framing '
-                'of the 2-byte message length and the PDU header, '
-                'readv/writev, or splice for responses between bind '
-                'answers): a rewrite of the relay and of how the handshake '
-                'hands over its sockets, not done yet.\n\n' % profile_line)
-        f.write('Requests: %s. Each PDU is one message read with two '
-                'readv (the npa length, then the message) and one writev; '
-                'the rest of a relayed request\'s cost is two more process '
-                'wake-ups on its way (smbd, gate, RPC server and back) and '
-                'the stream layering above.\n\n' % syscall_line)
+        f.write('Relay: %s.\n\nOnce both named-pipe handshakes are '
+                'done the gate relays the bare sockets '
+                '(source/gate/gate_relay_io.c): one read takes whatever has '
+                'arrived, many PDUs at a time, into a buffer the whole gate '
+                'shares; a PDU that is whole in one message (smbd and '
+                'Samba\'s RPC servers write them so) is judged where it '
+                'lies and written on with one writev, its 2-byte message '
+                'length in front. Only PDUs that come in pieces are '
+                'gathered, and only what a socket cannot take at once is '
+                'copied and waits (then that direction reads no more until '
+                'it is written). "Full parse" is Samba\'s '
+                'dcerpc_pull_ncacn_packet(), into one talloc pool the gate '
+                'reuses: it runs on every PDU from the client (each is '
+                'judged) and, from the RPC server, on bind_ack, alter_resp, '
+                'bind_nak and fault only (the gate learns the bound '
+                'contexts from them); other responses are framed by their '
+                '16-byte header alone. memcpy is what is left: the part of '
+                'a read a held direction keeps by copy (at most 4 KiB; more '
+                'and it keeps the buffer itself) and PDUs the client\'s '
+                'socket could not take at once, which is most of them in a '
+                'transfer larger than the socket holds.\n\n' % profile_line)
+        f.write('Requests: %s. Each PDU is one read and one writev, each '
+                'direction one wake-up of the gate (epoll_wait). What that '
+                'costs a client is measured here: %s. A stream call crosses '
+                'the gate once there and back, an open twice (the handshake '
+                'and the bind); the goals below give the ratio such a relay '
+                'would have on its own, in this run.\n\n' % (
+                    syscall_line, hop_line))
         f.write('Pipe open: %s. The gate accepts smbd\'s named-pipe '
                 'handshake (the caller\'s whole session info in NDR), '
                 'judges the open, then makes the same handshake again to '
-                'samba-dcerpcd; plain Samba has one handshake.\n\n'
-                % open_line)
+                'samba-dcerpcd (Samba\'s local_np_connect); plain Samba has '
+                'one handshake. A relayed pipe then keeps only its token '
+                'and names.\n\n' % open_line)
         f.write('## Goals\n\n')
         f.write(''.join('* %s\n' % g for g in goals) + '\n')
     readme = os.path.join(HERE, 'README.md')
@@ -695,7 +755,7 @@ def main():
         '%s.\n%s.\n%s.\n\n%s%s' % (
             README_BEGIN, when, machine, '\n'.join(lines),
             '\n'.join(cpu_lines), mem_line, decide_line, profile_line,
-            open_line + '.\n' + syscall_line,
+            open_line + '.\n' + syscall_line + '.\n' + hop_line,
             ''.join('* %s\n' % g for g in goals), README_END)
     if README_BEGIN in text:
         text = re.sub(re.escape(README_BEGIN) + '.*?' + re.escape(README_END),
