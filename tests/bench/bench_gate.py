@@ -621,10 +621,16 @@ def main():
                     syscalls.values())
             return text
         if m == 'transfer':
-            return ('the gate spends %.3f CPU s per MB%s (see "Relay")' % (
-                gate, '' if profile is None else
-                ', %.0f instructions per relayed PDU' % (
-                    profile['total'] / max(1, profile['pdus']))))
+            return ('every byte crosses one more pair of sockets: all '
+                    'processes together spend %.3f CPU s per MB more than '
+                    'plain Samba, of which the gate\'s own time is %.3f s%s; '
+                    'on %d cores that CPU is time the client waits (see '
+                    '"Relay")' % (
+                        cpu_per(side, m)[0] - cpu_per('plain', m)[0], gate,
+                        '' if profile is None else
+                        ' (%.0f instructions per relayed PDU)' % (
+                            profile['total'] / max(1, profile['pdus'])),
+                        os.cpu_count()))
         return ('the gate spends %.0f µs CPU per request and its response%s, '
                 'on the path of every call (see "Requests")' % (
                     gate * 1000, '' if syscalls is None else
@@ -732,7 +738,12 @@ def main():
                 'a read a held direction keeps by copy (at most 4 KiB; more '
                 'and it keeps the buffer itself) and PDUs the client\'s '
                 'socket could not take at once, which is most of them in a '
-                'transfer larger than the socket holds.\n\n' % profile_line)
+                'transfer larger than the socket holds. splice() would not '
+                'save it: the gate must read each PDU\'s header to frame '
+                'and judge it, and a splice moves one fragment through a '
+                'kernel pipe in two calls, more system calls per fragment '
+                'of a few KiB than the copy costs; the gate already reads '
+                'many fragments per call.\n\n' % profile_line)
         f.write('Requests: %s. Each PDU is one read and one writev, each '
                 'direction one wake-up of the gate (epoll_wait). What that '
                 'costs a client is measured here: %s. A stream call crosses '
