@@ -53,8 +53,8 @@ def item(ctx_id, abstract):
     return it
 
 
-def send_bind(dce, ptype, call_id, items):
-    """A raw bind or alter context; returns the answer's header."""
+def bind_pdu(call_id, items, ptype=MSRPC_BIND):
+    """The bytes of a bind or alter context."""
     b = MSRPCBind()
     for it in items:
         b.addCtxItem(it)
@@ -63,8 +63,25 @@ def send_bind(dce, ptype, call_id, items):
     pkt['flags'] = 3
     pkt['call_id'] = call_id
     pkt['pduData'] = b.getData()
+    return pkt.get_packet()
+
+
+def request_pdu(ctx_id, opnum, data, call_id):
+    """The bytes of one request PDU, first and last fragment."""
+    req = MSRPCRequestHeader()
+    req['type'] = 0
+    req['flags'] = 3
+    req['call_id'] = call_id
+    req['ctx_id'] = ctx_id
+    req['op_num'] = opnum
+    req['pduData'] = data
+    return req.get_packet()
+
+
+def send_bind(dce, ptype, call_id, items):
+    """A raw bind or alter context; returns the answer's header."""
     t = dce.get_rpc_transport()
-    t.send(pkt.get_packet())
+    t.send(bind_pdu(call_id, items, ptype))
     return MSRPCHeader(t.recv())
 
 
@@ -75,15 +92,8 @@ def fault_status(hdr):
 
 def raw_call(dce, ctx_id, opnum, data, call_id=500):
     """One request PDU; returns the answer's header."""
-    req = MSRPCRequestHeader()
-    req['type'] = 0
-    req['flags'] = 3
-    req['call_id'] = call_id
-    req['ctx_id'] = ctx_id
-    req['op_num'] = opnum
-    req['pduData'] = data
     t = dce.get_rpc_transport()
-    t.send(req.get_packet())
+    t.send(request_pdu(ctx_id, opnum, data, call_id))
     return MSRPCHeader(t.recv())
 
 

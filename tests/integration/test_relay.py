@@ -10,41 +10,17 @@ to the allowed call on the same pipe."""
 import pytest
 from impacket.dcerpc.v5 import srvs
 from impacket.dcerpc.v5.rpcrt import (
-    MSRPCBind, MSRPCHeader, MSRPCRequestHeader, MSRPC_BIND, MSRPC_BINDACK,
-    MSRPC_RESPONSE)
+    MSRPCHeader, MSRPC_BINDACK, MSRPC_RESPONSE)
 
 from harness import Server
 from test_contexts import (ACCESS_DENIED, OPNUM_SERVER_GET_INFO,
-                           OPNUM_SHARE_ENUM, fault_status, get_info_stub,
-                           item, share_enum_stub, srvsvc_server, unbound,
-                           unknown_interface)
+                           OPNUM_SHARE_ENUM, bind_pdu, fault_status,
+                           get_info_stub, item, request_pdu, share_enum_stub,
+                           srvsvc_server, unbound, unknown_interface)
 from test_gate import smb_session
 from test_rules import add_rule, reload_all, wait_status
 
 from impacket.dcerpc.v5 import transport
-
-
-def bind_pdu(call_id, items):
-    b = MSRPCBind()
-    for it in items:
-        b.addCtxItem(it)
-    pkt = MSRPCHeader()
-    pkt['type'] = MSRPC_BIND
-    pkt['flags'] = 3
-    pkt['call_id'] = call_id
-    pkt['pduData'] = b.getData()
-    return pkt.get_packet()
-
-
-def request_pdu(ctx_id, opnum, data, call_id):
-    req = MSRPCRequestHeader()
-    req['type'] = 0
-    req['flags'] = 3
-    req['call_id'] = call_id
-    req['ctx_id'] = ctx_id
-    req['op_num'] = opnum
-    req['pduData'] = data
-    return req.get_packet()
 
 
 def answer(t):
