@@ -455,9 +455,10 @@ def main():
     if args.profile if args.profile is not None else not args.quick:
         profile = profile_gate(shares, 'transfer', 3)
         open_profile = profile_gate(shares, 'open', 100)
+        stream_profile = profile_gate(shares, 'stream', 500)
         syscalls = gate_syscalls(500)
     else:
-        profile = open_profile = syscalls = None
+        profile = open_profile = stream_profile = syscalls = None
     elapsed = time.time() - started
 
     # Per-operation figures.
@@ -574,6 +575,15 @@ def main():
         syscall_line = ('gate system calls per NetSrvGetInfo request and '
                         'its response (strace -c, 500 requests): %s' %
                         ', '.join('%s %.2f' % kv for kv in syscalls.items()))
+    if stream_profile is not None:
+        syscall_line += (
+            '; gate instructions per request and its response (callgrind, '
+            '%d requests): %.0f, by library: %s' % (
+                stream_profile['n'],
+                stream_profile['total'] / stream_profile['n'],
+                ', '.join('%s %.1f %%' % (
+                    lib, 100 * c / stream_profile['total'])
+                    for lib, c in stream_profile['by_lib'])))
     machine = ('load average %.2f before, %.2f after; during the measured '
                'rounds (%.0f s wall) the machine was %.0f %% busy, of which '
                '%.1f CPU seconds were not this benchmark (its servers, '
@@ -617,8 +627,12 @@ def main():
                          'pipe handshake (see "Pipe open")' % (
                              open_profile['total'] / open_profile['n']))
             if m == 'stream' and syscalls is not None:
-                text += ', %.0f system calls (see "Requests")' % sum(
-                    syscalls.values())
+                text += ', %.0f system calls' % sum(syscalls.values())
+            if m == 'stream' and stream_profile is not None:
+                text += ' and %.0f instructions of its own' % (
+                    stream_profile['total'] / stream_profile['n'])
+            if m == 'stream':
+                text += ' (see "Requests")'
             return text
         if m == 'transfer':
             return ('every byte crosses one more pair of sockets: all '
