@@ -107,7 +107,8 @@
  * The socket under a named-pipe or socket tstream.  Samba has no accessor,
  * and the gate relays a pipe on the bare sockets once both handshakes are
  * done (gate_relay_io.c), so it reads the leading members of the private
- * struct tstream_npa and struct tstream_bsd.  Both are the same in every
+ * struct tstream_npa and struct tstream_bsd, and takes the descriptor by
+ * setting tstream_bsd's to -1 (its destructor then leaves it open).  Both are the same in every
  * release from 4.17 to upstream's main of August 2026 (checked in
  * lib/tsocket/tsocket_bsd.c and libcli/named_pipe_auth/npa_tstream.c at
  * each tag); the gate also checks each object's talloc name and that the

@@ -37,8 +37,11 @@
 #define RELAY_KEEP_BY_COPY 4096
 static uint8_t *relay_buf;
 
-/* The socket under stream, or -1 if it is not one the relay knows. */
-static int stream_socket(struct tstream_context *stream, bool *message_mode)
+/*
+ * Where the socket under stream is kept, or NULL if it is not a stream
+ * the relay knows.
+ */
+static int *stream_socket(struct tstream_context *stream, bool *message_mode)
 {
 	void *priv = _tstream_context_data(stream);
 	struct ipcguard_tstream_npa_head *npa = NULL;
@@ -49,7 +52,7 @@ static int stream_socket(struct tstream_context *stream, bool *message_mode)
 	if (talloc_check_name(priv, IPCGUARD_TSTREAM_NPA_NAME) != NULL) {
 		npa = (struct ipcguard_tstream_npa_head *)priv;
 		if (npa->pending.iov_len != 0 || npa->unix_stream == NULL) {
-			return -1;
+			return NULL;
 		}
 		switch (npa->file_type) {
 		case FILE_TYPE_MESSAGE_MODE_PIPE:
@@ -58,18 +61,18 @@ static int stream_socket(struct tstream_context *stream, bool *message_mode)
 		case FILE_TYPE_BYTE_MODE_PIPE:
 			break;
 		default:
-			return -1;
+			return NULL;
 		}
 		priv = _tstream_context_data(npa->unix_stream);
 	}
 	if (talloc_check_name(priv, IPCGUARD_TSTREAM_BSD_NAME) == NULL) {
-		return -1;
+		return NULL;
 	}
 	bsd = (struct ipcguard_tstream_bsd_head *)priv;
 	if (bsd->fd < 0 || fstat(bsd->fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		return -1;
+		return NULL;
 	}
-	return bsd->fd;
+	return &bsd->fd;
 }
 
 static void relay_side_handler(struct tevent_context *ev,
@@ -83,20 +86,20 @@ static void relay_side_handler(struct tevent_context *ev,
 bool relay_side_take(struct gate_relay_state *state, struct relay_side *side,
 		     struct tstream_context **stream)
 {
-	int fd = stream_socket(*stream, &side->message_mode);
+	int *fd = stream_socket(*stream, &side->message_mode);
 
-	if (fd == -1) {
+	if (fd == NULL) {
 		DBG_ERR("ipcguardd: the %s stream of pipe '%s' is not a "
 			"socket this gate knows how to relay\n",
-			side->closed, state->conn->pipe);
+			side == &state->client ? "client" : "RPC server",
+			state->conn->pipe);
 		relay_end(state, "unknown stream");
 		return false;
 	}
-	side->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (side->fd == -1) {
-		relay_end(state, strerror(errno));
-		return false;
-	}
+	/* Taken, not duplicated: the stream must not close it, and a gate
+	 * short of descriptors must not fail here. */
+	side->fd = *fd;
+	*fd = -1;
 	TALLOC_FREE(*stream);
 	if (set_blocking(side->fd, false) == -1) {
 		close(side->fd);
