@@ -246,11 +246,11 @@ def hop_bench(quick):
                         '5' if quick else '15'],
                        capture_output=True, text=True, check=True,
                        timeout=600)
-    return {m.group(1): (float(m.group(2)), float(m.group(3)),
-                         float(m.group(4)))
-            for m in re.finditer(r'^hop mode=(\w+) us=([\d.]+) '
-                                 r'min=([\d.]+) max=([\d.]+)$', r.stdout,
-                                 re.M)}
+    return {m.group(1) + '_' + m.group(2): (
+        float(m.group(3)), float(m.group(4)), float(m.group(5)))
+        for m in re.finditer(r'^(hop|bulk) mode=(\w+) (?:us|ms)=([\d.]+) '
+                             r'min=([\d.]+) max=([\d.]+)$', r.stdout,
+                             re.M)}
 
 
 def decide_bench(quick):
@@ -350,21 +350,21 @@ def profile_gate(shares, mode, n):
             exclusive_of('libnpa-tstream')}
 
 
-def gate_syscalls(n):
-    """System calls the gate makes per request of the stream mode (strace
-    -c), or None without strace."""
+def gate_syscalls(n, mode='stream', shares=None):
+    """System calls the gate makes per call of a mode (strace -c), or None
+    without strace."""
     if shutil.which('strace') is None:
         return None
     server = harness.Server(ipcguard={'null session pipes': 'lsarpc'},
-                            extra_global=['log level = 1'])
+                            shares=shares, extra_global=['log level = 1'])
     with server:
-        run_client(server, 'stream', 10)
+        run_client(server, mode, 1)
         out = os.path.join(server.dir, 'log', 'strace.txt')
         st = subprocess.Popen(['strace', '-c', '-p',
                                str(server.gate_proc.pid), '-o', out],
                               stderr=subprocess.DEVNULL)
         time.sleep(1)          # strace attaches
-        run_client(server, 'stream', n)
+        run_client(server, mode, n)
         st.terminate()
         st.wait(timeout=30)
         with open(out) as f:
@@ -451,14 +451,16 @@ def main():
     load_after = os.getloadavg()
     decide = decide_bench(args.quick)
     hop = hop_bench(args.quick)
-    hop_us = hop['relayed'][0] - hop['direct'][0]
+    hop_us = hop['hop_relayed'][0] - hop['hop_direct'][0]
     if args.profile if args.profile is not None else not args.quick:
         profile = profile_gate(shares, 'transfer', 3)
         open_profile = profile_gate(shares, 'open', 100)
         stream_profile = profile_gate(shares, 'stream', 500)
         syscalls = gate_syscalls(500)
+        transfer_syscalls = gate_syscalls(3, 'transfer', shares)
     else:
         profile = open_profile = stream_profile = syscalls = None
+        transfer_syscalls = None
     elapsed = time.time() - started
 
     # Per-operation figures.
@@ -597,7 +599,10 @@ def main():
         'response over a Unix socket, direct %.1f µs [%.1f-%.1f] per round '
         'trip, through a process that only reads and writes them on %.1f '
         'µs [%.1f-%.1f]): %.1f µs per round trip' % (
-            hop['direct'] + hop['relayed'] + (hop_us,)))
+            hop['hop_direct'] + hop['hop_relayed'] + (hop_us,))) + (
+        '; 1.2 MB answered in 4,280-byte fragments, direct %.2f ms '
+        '[%.2f-%.2f], relayed %.2f ms [%.2f-%.2f]' % (
+            hop['bulk_direct'] + hop['bulk_relayed']))
 
     def floor(m):
         """The ratio a relay that does nothing but pass bytes on would
@@ -635,16 +640,23 @@ def main():
                 text += ' (see "Requests")'
             return text
         if m == 'transfer':
-            return ('every byte crosses one more pair of sockets: all '
-                    'processes together spend %.3f CPU s per MB more than '
-                    'plain Samba, of which the gate\'s own time is %.3f s%s; '
-                    'on %d cores that CPU is time the client waits (see '
-                    '"Relay")' % (
+            return ('the gate adds %.2f ms per call; a relay that only '
+                    'passes the same bytes on costs %+.2f ms here with '
+                    'nothing else running (bench_hop), so what is left is '
+                    'the gate\'s share of %d cores shared by client, smbd, '
+                    'gate and RPC server: all processes together spend %.3f '
+                    'CPU s per MB more than plain Samba, the gate\'s own '
+                    'time is %.3f s%s%s (see "Relay")' % (
+                        added_us(side, m) / 1000,
+                        hop['bulk_relayed'][0] - hop['bulk_direct'][0],
+                        os.cpu_count(),
                         cpu_per(side, m)[0] - cpu_per('plain', m)[0], gate,
                         '' if profile is None else
                         ' (%.0f instructions per relayed PDU)' % (
                             profile['total'] / max(1, profile['pdus'])),
-                        os.cpu_count()))
+                        '' if transfer_syscalls is None else
+                        ', and it wakes %.0f times per call (epoll_wait, '
+                        'strace)' % transfer_syscalls.get('epoll_wait', 0)))
         return ('the gate spends %.0f µs CPU per request and its response%s, '
                 'on the path of every call (see "Requests")' % (
                     gate * 1000, '' if syscalls is None else

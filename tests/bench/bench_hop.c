@@ -9,6 +9,9 @@
  * more: epoll_wait(), one read() and one writev() per direction.  Direct
  * and relayed batches alternate; prints "hop mode=direct|relayed
  * us=MEDIAN min=MIN max=MAX" per round trip, the median of the batches.
+ * Then the same for a bulk answer (about a NetShareEnumAll of thousands
+ * of shares: BULK_SIZE bytes written in fragments of 4,280): "bulk
+ * mode=direct|relayed ms=MEDIAN min=MIN max=MAX" per transfer.
  *
  * Usage: bench_hop [round trips per batch] [batches]
  *
@@ -34,6 +37,9 @@
 
 #define REQUEST_SIZE 160
 #define RESPONSE_SIZE 240
+#define BULK_SIZE (1200 * 1024)
+#define BULK_FRAGMENT 4280
+#define BULK_PER_BATCH 10
 
 static int read_full(int fd, char *buf, size_t len)
 {
@@ -53,14 +59,23 @@ static int read_full(int fd, char *buf, size_t len)
 	return 0;
 }
 
+/* Answers 'q' with RESPONSE_SIZE bytes, 'b' with BULK_SIZE in fragments. */
 static void echo(int fd)
 {
-	char req[REQUEST_SIZE], resp[RESPONSE_SIZE];
+	static char resp[BULK_FRAGMENT];
+	char req[REQUEST_SIZE];
 
 	memset(resp, 'r', sizeof(resp));
 	while (read_full(fd, req, sizeof(req)) == 0) {
-		if (write(fd, resp, sizeof(resp)) != sizeof(resp)) {
-			break;
+		size_t left = req[0] == 'b' ? BULK_SIZE : RESPONSE_SIZE;
+
+		while (left > 0) {
+			size_t n = left < sizeof(resp) ? left : sizeof(resp);
+
+			if (write(fd, resp, n) != (ssize_t)n) {
+				_exit(0);
+			}
+			left -= n;
 		}
 	}
 	_exit(0);
@@ -108,17 +123,19 @@ static double now_us(void)
 }
 
 /* Microseconds per round trip over n round trips on fd. */
-static double batch(int fd, int n)
+static double batch(int fd, int n, char kind)
 {
-	char req[REQUEST_SIZE], resp[RESPONSE_SIZE];
+	static char resp[BULK_SIZE];
+	char req[REQUEST_SIZE];
+	size_t len = kind == 'b' ? BULK_SIZE : RESPONSE_SIZE;
 	double t0;
 	int i;
 
-	memset(req, 'q', sizeof(req));
+	memset(req, kind, sizeof(req));
 	t0 = now_us();
 	for (i = 0; i < n; i++) {
 		if (write(fd, req, sizeof(req)) != sizeof(req) ||
-		    read_full(fd, resp, sizeof(resp)) != 0) {
+		    read_full(fd, resp, len) != 0) {
 			fprintf(stderr, "bench_hop: round trip failed\n");
 			exit(1);
 		}
@@ -133,11 +150,31 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void report(const char *mode, double *v, int k)
+static void report(const char *what, const char *mode, const char *unit,
+		   double scale, double *v, int k)
 {
 	qsort(v, k, sizeof(*v), cmp);
-	printf("hop mode=%s us=%.2f min=%.2f max=%.2f\n", mode, v[k / 2],
-	       v[0], v[k - 1]);
+	printf("%s mode=%s %s=%.2f min=%.2f max=%.2f\n", what, mode, unit,
+	       v[k / 2] * scale, v[0] * scale, v[k - 1] * scale);
+}
+
+/* k interleaved batches of n round trips of kind, direct and relayed. */
+static void compare(int direct, int relayed, int n, int k, char kind,
+		    double *d, double *r)
+{
+	int i;
+
+	batch(direct, n / 10 + 1, kind);	/* warm up */
+	batch(relayed, n / 10 + 1, kind);
+	for (i = 0; i < k; i++) {
+		if (i % 2 == 0) {
+			d[i] = batch(direct, n, kind);
+			r[i] = batch(relayed, n, kind);
+		} else {
+			r[i] = batch(relayed, n, kind);
+			d[i] = batch(direct, n, kind);
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -175,17 +212,12 @@ int main(int argc, char **argv)
 	close(to_relay[1]);
 	close(from_relay[0]);
 	close(from_relay[1]);
-	batch(direct[0], n / 10 + 1);	/* warm up */
-	batch(to_relay[0], n / 10 + 1);
-	for (i = 0; i < k; i++) {
-		if (i % 2 == 0) {
-			d[i] = batch(direct[0], n);
-			r[i] = batch(to_relay[0], n);
-		} else {
-			r[i] = batch(to_relay[0], n);
-			d[i] = batch(direct[0], n);
-		}
-	}
+	compare(direct[0], to_relay[0], n, k, 'q', d, r);
+	report("hop", "direct", "us", 1, d, k);
+	report("hop", "relayed", "us", 1, r, k);
+	compare(direct[0], to_relay[0], BULK_PER_BATCH, k, 'b', d, r);
+	report("bulk", "direct", "ms", 1e-3, d, k);
+	report("bulk", "relayed", "ms", 1e-3, r, k);
 	close(direct[0]);
 	close(to_relay[0]);
 	/* Each child holds the others' descriptors too: no EOF ends them. */
@@ -193,7 +225,5 @@ int main(int argc, char **argv)
 		kill(pids[i], SIGTERM);
 		waitpid(pids[i], NULL, 0);
 	}
-	report("direct", d, k);
-	report("relayed", r, k);
 	return 0;
 }

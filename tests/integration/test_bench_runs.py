@@ -32,7 +32,8 @@ def test_benchmark_quick_mode_prints_every_ratio():
     assert re.search(r'^ipcguard_decide\(\) with 100 rules, -O2: open \d+ ns',
                      r.stdout, re.M), r.stdout
     assert re.search(r'^one more process on the path \(bench_hop: .* '
-                     r'[\d.]+ µs per round trip$', r.stdout, re.M), r.stdout
+                     r'[\d.]+ µs per round trip; 1\.2 MB answered .* '
+                     r'relayed [\d.]+ ms \[', r.stdout, re.M), r.stdout
     assert re.search(r'^load average [\d.]+ before', r.stdout, re.M), \
         r.stdout
     assert len(re.findall(r'^goal: ', r.stdout, re.M)) == 9, r.stdout
