@@ -7,7 +7,6 @@ socket takes at once.  Each case is crafted with impacket against the
 real gate in front of Debian's samba-dcerpcd; each refusal is shown next
 to the allowed call on the same pipe."""
 
-import pytest
 from impacket.dcerpc.v5 import srvs
 from impacket.dcerpc.v5.rpcrt import (
     MSRPCHeader, MSRPC_BINDACK, MSRPC_RESPONSE)
@@ -16,7 +15,9 @@ from harness import Server
 from test_contexts import (ACCESS_DENIED, OPNUM_SERVER_GET_INFO,
                            OPNUM_SHARE_ENUM, bind_pdu, fault_status,
                            get_info_stub, item, request_pdu, share_enum_stub,
-                           srvsvc_server, unbound, unknown_interface)
+                           unbound, unknown_interface)
+# The srvsvc server with its NetrShareEnum rule, as a fixture.
+from test_contexts import server  # noqa: F401
 from test_gate import smb_session
 from test_rules import add_rule, reload_all, wait_status
 
@@ -32,15 +33,6 @@ def send_in_pieces(t, pdu, cuts):
     for cut in list(cuts) + [len(pdu)]:
         t.send(pdu[last:cut])
         last = cut
-
-
-@pytest.fixture
-def server():
-    s = srvsvc_server()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def test_pdus_in_pieces_are_judged_whole(server):
