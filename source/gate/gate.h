@@ -106,7 +106,8 @@ struct ipcguardd_conn {
 	TALLOC_CTX *handshake;
 	struct tstream_context *client_stream;
 	struct tstream_context *server_stream;
-	/* Relayed answers and our faults share the way to the client. */
+	/* A refused pipe's faults, one at a time (gate_refuse.c); a relayed
+	 * pipe queues in its relay. */
 	struct tevent_queue *client_queue;
 	/* Presentation contexts as the RPC server bound them. */
 	struct ipcguard_contexts *contexts;

@@ -321,9 +321,8 @@ static void conn_handshake_done(struct tevent_req *subreq)
 			     NULL)) {
 		return;
 	}
-	conn->client_queue = tevent_queue_create(conn, "ipcguardd client");
 	conn->contexts = ipcguard_contexts_new(conn);
-	if (conn->client_queue == NULL || conn->contexts == NULL) {
+	if (conn->contexts == NULL) {
 		conn_done(conn, "out of memory");
 		return;
 	}

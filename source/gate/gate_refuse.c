@@ -150,7 +150,8 @@ void refuse_start(struct ipcguardd_conn *conn)
 	unsigned secs = conn->gate->policy != NULL ?
 		conn->gate->policy->refused_pipe_timeout : 10;
 
-	if (!conn_set_deadline(conn, secs)) {
+	conn->client_queue = tevent_queue_create(conn, "ipcguardd client");
+	if (conn->client_queue == NULL || !conn_set_deadline(conn, secs)) {
 		conn_done(conn, "out of memory");
 		return;
 	}

@@ -95,10 +95,9 @@ static void door_start(struct ipcguardd *gate, int fd,
 	}
 	conn->have_address = ipcguard_address_parse(conn->client,
 						    &conn->address, NULL);
-	conn->client_queue = tevent_queue_create(conn, "ipcguardd client");
 	conn->contexts = ipcguard_contexts_new(conn);
 	if (conn->pipe == NULL || conn->client == NULL ||
-	    conn->client_queue == NULL || conn->contexts == NULL) {
+	    conn->contexts == NULL) {
 		conn_done(conn, "out of memory");
 		return;
 	}
