@@ -28,6 +28,19 @@
  *  - Fail closed: a policy that does not parse refuses every anonymous
  *    connect and says why, once per connect, in the log.
  *
+ *  - Not every connect is a client's tree connect.  Samba makes
+ *    connections of its own with create_conn_struct_*() (msdfs.c) to look
+ *    at a share for somebody: DFS referrals in smbd, the netdfs, srvsvc
+ *    (NetrpGet/SetFileSecurity), eventlog, fss, mdssvc and spoolss RPC
+ *    servers in samba-dcerpcd's workers, the Python bindings (samba-tool
+ *    ntacl, domain backups) and net vfs.  Their smbd_server_connection is
+ *    zeroed: no client, no session table, no address, no protocol.  Such
+ *    a connection is judged as a tree connect to that share by the
+ *    identity it carries (conn->session_info, the RPC or SMB caller's), so
+ *    that no RPC call reaches a share its caller could not connect to.
+ *    Only NT AUTHORITY\SYSTEM, as which net vfs, samba-tool and Samba's
+ *    own components act, passes unjudged.
+ *
  * Copyright (C) 2026 ipcguard developers
  *
  * This program is free software; you can redistribute it and/or modify
@@ -59,8 +72,18 @@ static int vfs_ipcguard_debug_level = DBGC_VFS;
 #define DBGC_CLASS vfs_ipcguard_debug_level
 
 struct ipcguard_config {
+	/* NULL for SYSTEM's own connections: nothing applies to them. */
 	struct ipcguard_policy *policy;
 };
+
+/*
+ * A connection Samba made itself (create_conn_struct_*()), not a client's
+ * tree connect: its sconn is a zeroed one of its own, without a client.
+ */
+static bool conn_is_samba_own(const struct connection_struct *conn)
+{
+	return conn->sconn == NULL || conn->sconn->client == NULL;
+}
 
 /*
  * Said once per smbd, not once per client: each client's smbd child loads
@@ -103,11 +126,14 @@ static void log_ungated_transports(const struct ipcguard_policy *policy)
 
 static const char *client_address(struct connection_struct *conn)
 {
+	char *addr = NULL;
+
 	if (conn->sconn == NULL || conn->sconn->remote_address == NULL) {
 		return "unknown";
 	}
-	return tsocket_address_inet_addr_string(conn->sconn->remote_address,
+	addr = tsocket_address_inet_addr_string(conn->sconn->remote_address,
 						talloc_tos());
+	return addr != NULL ? addr : "unknown";
 }
 
 /*
@@ -135,6 +161,83 @@ static const struct security_token *session_token(
 	return token;
 }
 
+/*
+ * The policy for this connect, with its problems logged.  A client's
+ * connect, made in an smbd child, hands a valid policy on to the next
+ * child through the last valid store, under the main smbd's pid; Samba's
+ * own connections (also made in samba-dcerpcd's workers and in tools) only
+ * read it, under the pid smbd's pid file names.
+ */
+static struct ipcguard_policy *load_policy(TALLOC_CTX *mem_ctx, bool own)
+{
+	struct ipcguard_policy *policy = NULL;
+	struct ipcguard_policy *last = NULL;
+	pid_t smbd_pid = own ? pidfile_pid(lp_pid_directory(), "smbd") :
+			       getppid();
+	size_t i;
+
+	policy = ipcguard_policy_load_all(mem_ctx);
+	if (policy == NULL) {
+		return NULL;
+	}
+	for (i = 0; policy->errors[i] != NULL; i++) {
+		DBG_ERR("ipcguard: invalid policy: %s\n", policy->errors[i]);
+	}
+	for (i = 0; policy->warnings != NULL &&
+		    policy->warnings[i] != NULL; i++) {
+		DBG_ERR("ipcguard: %s\n", policy->warnings[i]);
+	}
+	if (!own) {
+		log_ungated_transports(policy);
+	}
+	if (ipcguard_policy_is_valid(policy)) {
+		char *error = NULL;
+
+		if (!own && !ipcguard_last_valid_save(talloc_tos(), policy,
+						      smbd_pid, &error)) {
+			DBG_WARNING("ipcguard: %s\n", error);
+		}
+		return policy;
+	}
+	last = smbd_pid > 0 ? ipcguard_last_valid_load(mem_ctx, smbd_pid) :
+			      NULL;
+	if (last != NULL) {
+		DBG_ERR("ipcguard: keeping the last valid policy in force "
+			"until smb.conf is fixed\n");
+		TALLOC_FREE(policy);
+		return last;
+	}
+	DBG_ERR("ipcguard: no valid policy since smbd started: refusing "
+		"anonymous and guest sessions\n");
+	return policy;
+}
+
+/*
+ * Whose connect this is.  A client's tree connect: the session's token
+ * (smbXsrv_session_info_lookup), not conn->session_info, which "force
+ * user" replaces.  Samba's own connection: conn->session_info, the only
+ * identity it has; its sconn has no client to look a session up in.
+ */
+static struct auth_session_info *connect_session(
+	struct connection_struct *conn, bool own)
+{
+	struct auth_session_info *session_info = NULL;
+	NTSTATUS status;
+
+	if (own) {
+		return conn->session_info;
+	}
+	status = smbXsrv_session_info_lookup(conn->sconn->client, conn->vuid,
+					     &session_info);
+	if (!NT_STATUS_IS_OK(status)) {
+		/* No session we can classify: treat as anonymous. */
+		DBG_WARNING("ipcguard: no session for vuid %llu: %s\n",
+			    (unsigned long long)conn->vuid, nt_errstr(status));
+		return NULL;
+	}
+	return session_info;
+}
+
 static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 			    const char *user)
 {
@@ -145,13 +248,13 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 		.name = service,
 	};
 	struct ipcguard_decision decision = { .verdict = IPCGUARD_DENY };
+	const bool own = conn_is_samba_own(conn);
 	const char *gate_problem = NULL;
 	const char *who = NULL;
 	const char *sids = NULL;
 	const char *client = NULL;
+	const char *via = "";
 	struct ipcguard_address address;
-	NTSTATUS status;
-	size_t i;
 	int ret;
 
 	ret = SMB_VFS_NEXT_CONNECT(handle, service, user);
@@ -163,58 +266,44 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	if (config == NULL) {
 		goto refuse_nomem;
 	}
-	config->policy = ipcguard_policy_load_all(config);
+	session_info = connect_session(conn, own);
+	if (own && (session_info == NULL ||
+		    security_token_is_system(session_info->security_token))) {
+		/* net vfs, samba-tool, Samba's own components: root's. */
+		SMB_VFS_HANDLE_SET_DATA(handle, config, NULL,
+					struct ipcguard_config, return -1);
+		DBG_DEBUG("ipcguard: %s's own connection to '%s' as SYSTEM\n",
+			  getprogname(), service);
+		return 0;
+	}
+	if (own) {
+		via = talloc_asprintf(talloc_tos(), ", for the caller by %s",
+				      getprogname());
+		if (via == NULL) {
+			goto refuse_nomem;
+		}
+	}
+	config->policy = load_policy(config, own);
 	if (config->policy == NULL) {
 		goto refuse_nomem;
 	}
-	for (i = 0; config->policy->errors[i] != NULL; i++) {
-		DBG_ERR("ipcguard: invalid policy: %s\n",
-			config->policy->errors[i]);
-	}
-	for (i = 0; config->policy->warnings != NULL &&
-		    config->policy->warnings[i] != NULL; i++) {
-		DBG_ERR("ipcguard: %s\n", config->policy->warnings[i]);
-	}
-	log_ungated_transports(config->policy);
-	/* Each client's smbd child loads the policy afresh: the last valid
-	 * one is handed on through the store, under the main smbd's pid. */
-	if (ipcguard_policy_is_valid(config->policy)) {
-		char *error = NULL;
-
-		if (!ipcguard_last_valid_save(talloc_tos(), config->policy,
-					      getppid(), &error)) {
-			DBG_WARNING("ipcguard: %s\n", error);
-		}
-	} else {
-		struct ipcguard_policy *last =
-			ipcguard_last_valid_load(config, getppid());
-
-		if (last != NULL) {
-			DBG_ERR("ipcguard: keeping the last valid policy in "
-				"force until smb.conf is fixed\n");
-			TALLOC_FREE(config->policy);
-			config->policy = last;
-		} else {
-			DBG_ERR("ipcguard: no valid policy since smbd "
-				"started: refusing anonymous and guest "
-				"sessions\n");
-		}
-	}
 	SMB_VFS_HANDLE_SET_DATA(handle, config, NULL, struct ipcguard_config,
 				return -1);
-
-	status = smbXsrv_session_info_lookup(conn->sconn->client, conn->vuid,
-					     &session_info);
-	if (!NT_STATUS_IS_OK(status)) {
-		/* No session we can classify: treat as anonymous. */
-		DBG_WARNING("ipcguard: no session for vuid %llu: %s\n",
-			    (unsigned long long)conn->vuid, nt_errstr(status));
-		session_info = NULL;
+	if (own && SNUM(conn) == -1) {
+		/* No share: the eventlog server reading a log's ACL for its
+		 * caller, through "/".  The pipe was judged by the gate, and
+		 * fget_nt_acl still hides Everyone from anonymous. */
+		DBG_DEBUG("ipcguard: %s's own connection to no share\n",
+			  getprogname());
+		return 0;
 	}
+
 	request.session = ipcguard_session_kind_of(session_info);
+	/* Samba's own connections never set conn->ipc: one to IPC$ looks
+	 * at its path, and is judged as a share named IPC$. */
 	if (IS_IPC(conn)) {
 		request.object = IPCGUARD_OBJECT_IPC;
-		request.smb1 = ipcguard_sconn_is_smb1(conn->sconn);
+		request.smb1 = !own && ipcguard_sconn_is_smb1(conn->sconn);
 		if (ipcguard_session_is_restricted(config->policy,
 						   request.session)) {
 			request.pipe_gate_ready =
@@ -234,6 +323,8 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 
 	if (config->policy->num_rules > 0 &&
 	    request.object == IPCGUARD_OBJECT_SHARE) {
+		/* Samba's own connections know no address: rules that name
+		 * addresses judge them as from an unknown one. */
 		client = client_address(conn);
 		if (ipcguard_address_parse(client, &address, NULL)) {
 			request.address = &address;
@@ -245,12 +336,12 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	ipcguard_decide(config->policy, &request, &decision);
 	if (decision.audit_rule != NULL) {
 		DBG_WARNING("ipcguard: rule %s (audit only) would %s share "
-			    "'%s' to %s session (client %s); %s by rule %s\n",
+			    "'%s' to %s session (client %s%s); %s by rule %s\n",
 			    decision.audit_rule->name,
 			    decision.audit_rule->allow ? "allow" : "refuse",
 			    service,
 			    ipcguard_session_kind_name(request.session),
-			    client != NULL ? client : "unknown",
+			    client != NULL ? client : "unknown", via,
 			    decision.verdict == IPCGUARD_ALLOW ? "allowed" :
 			    "refused", decision.rule);
 	}
@@ -270,18 +361,18 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 		       &decision, who, sids, client);
 	if (decision.verdict == IPCGUARD_ALLOW) {
 		DBG_INFO("ipcguard: allowed %s '%s' to %s session "
-			 "(user '%s', client %s): rule %s\n",
+			 "(user '%s', client %s%s): rule %s\n",
 			 ipcguard_object_kind_name(request.object), service,
 			 ipcguard_session_kind_name(request.session), who,
-			 client, decision.rule);
+			 client, via, decision.rule);
 		return 0;
 	}
 
 	DBG_WARNING("ipcguard: refused %s '%s' to %s session (user '%s', "
-		    "client %s, sids %s): rule %s: %s%s%s\n",
+		    "client %s, sids %s%s): rule %s: %s%s%s\n",
 		    ipcguard_object_kind_name(request.object), service,
 		    ipcguard_session_kind_name(request.session), who, client,
-		    sids, decision.rule, decision.reason,
+		    sids, via, decision.rule, decision.reason,
 		    gate_problem != NULL ? ": " : "",
 		    gate_problem != NULL ? gate_problem : "");
 	SMB_VFS_NEXT_DISCONNECT(handle);
@@ -314,6 +405,10 @@ static NTSTATUS ipcguard_fget_nt_acl(vfs_handle_struct *handle,
 	}
 	SMB_VFS_HANDLE_GET_DATA(handle, config, struct ipcguard_config,
 				return NT_STATUS_INTERNAL_ERROR);
+	/* SYSTEM's own connections, and no caller at all: root's access. */
+	if (config->policy == NULL || handle->conn->session_info == NULL) {
+		return status;
+	}
 
 	kind = ipcguard_session_kind_of(handle->conn->session_info);
 	if (!ipcguard_strip_everyone(config->policy, kind)) {

@@ -977,10 +977,16 @@ class DC(harness.Instance):
             capture_output=True, text=True, errors='replace', timeout=30,
             env=CLIENT_ENV))
 
-    def samba_tool(self, *args, timeout=120):
-        """samba-tool on the DC's own database (no network)."""
+    def samba_tool(self, *args, timeout=120, modules=False):
+        """samba-tool on the DC's own database (no network).  modules:
+        as the DC's own processes see MODULESDIR and /run (the freshly
+        built module, our winbindd), for commands that load the shares'
+        VFS modules (samba-tool ntacl)."""
+        prefix = self.private_run() + harness.module_overlay(self.dir) \
+            if modules and self.vfs else []
         return Result(subprocess.run(
-            self.in_dc(['samba-tool'] + list(args) + ['-s', self.conf]),
+            self.in_dc(prefix + ['samba-tool'] + list(args) +
+                       ['-s', self.conf]),
             capture_output=True, text=True, errors='replace',
             timeout=timeout, env=dict(CLIENT_ENV)))
 

@@ -255,6 +255,7 @@ class Instance:
 
     def _spawn(self, argv, logname, env=None):
         logf = open(os.path.join(self.dir, 'log', logname), 'ab')
+        argv = getattr(self, 'wrap', []) + argv
         p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env=env,
                              start_new_session=True)
@@ -322,11 +323,25 @@ class Server(Instance):
     """One private Samba instance; use as a context manager."""
 
     def __init__(self, ipcguard=None, gate=True, shares=None,
-                 extra_global=None, vfs=True, role=None, module=None):
+                 extra_global=None, vfs=True, role=None, module=None,
+                 netns=False):
         self.dir = tempfile.mkdtemp(prefix='ipcguard-it-')
         CREATED_DIRS.append(self.dir)
         os.chmod(self.dir, 0o755)
-        self.port = free_port()
+        # netns: smbd, the gate and every client in a network namespace
+        # of this instance's own, with only its loopback, where smbd has
+        # port 445: clients that connect again by themselves (smbclient
+        # following a DFS referral) only know that port.
+        self.netns = None
+        self.wrap = []
+        if netns:
+            self.netns = 'ipcg-it-%d-%s' % (os.getpid(),
+                                            os.path.basename(self.dir)[-8:])
+            subprocess.run(['ip', 'netns', 'add', self.netns], check=True)
+            subprocess.run(['ip', '-n', self.netns, 'link', 'set', 'lo',
+                            'up'], check=True)
+            self.wrap = ['ip', 'netns', 'exec', self.netns]
+        self.port = 445 if netns else free_port()
         self.conf = os.path.join(self.dir, 'smb.conf')
         self.gate_dir = os.path.join(self.dir, 'gate')
         self.log = os.path.join(self.dir, 'log', 'smbd.log')
@@ -450,14 +465,25 @@ class Server(Instance):
             'smbd.stdout')
         deadline = time.time() + 30
         while time.time() < deadline:
+            if self.smbd_listens():
+                return self
+            if self.smbd.poll() is not None:
+                raise RuntimeError('smbd exited: %s' % self.logs())
+            time.sleep(0.1)
+        raise RuntimeError('smbd did not listen on %d' % self.port)
+
+    def smbd_listens(self):
+        if self.netns is None:
             try:
                 with socket.create_connection(('127.0.0.1', self.port), 1):
-                    return self
+                    return True
             except OSError:
-                if self.smbd.poll() is not None:
-                    raise RuntimeError('smbd exited: %s' % self.logs())
-                time.sleep(0.1)
-        raise RuntimeError('smbd did not listen on %d' % self.port)
+                return False
+        return subprocess.run(
+            self.wrap + ['/usr/bin/python3', '-c',
+                         'import socket; socket.create_connection('
+                         '("127.0.0.1", %d), 1)' % self.port],
+            capture_output=True).returncode == 0
 
     def start_gate(self, wait=True):
         ctl = os.path.join(self.gate_dir, 'ipcguardd.sock')
@@ -467,8 +493,12 @@ class Server(Instance):
         # "%d" in it becomes this instance's log directory.
         wrapper = os.environ.get('IPCGUARD_GATE_WRAPPER', '')
         wrapper = wrapper.replace('%d', os.path.join(self.dir, 'log')).split()
+        # The gate starts samba-dcerpcd, whose RPC servers load the
+        # shares' VFS modules when they connect to a share themselves
+        # (srvsvc, netdfs, ...): it sees MODULESDIR as smbd does.
+        overlay = module_overlay(self.dir, self.module) if self.vfs else []
         self.gate_proc = self._spawn(
-            wrapper + [GATE, '--foreground',
+            overlay + wrapper + [GATE, '--foreground',
              '--no-process-group', '--debug-stdout', '-s', self.conf],
             'ipcguardd.log', env=sanitizer_env() if SANITIZED_GATE else None)
         if not wait:
@@ -521,6 +551,10 @@ class Server(Instance):
         left = stop_pids(self.helper_pids)
         if left:
             raise RuntimeError('could not stop %s' % left)
+        if self.netns is not None:
+            subprocess.run(['ip', 'netns', 'delete', self.netns],
+                           check=True)
+            self.netns = None
 
     def __enter__(self):
         return self.start()
@@ -552,7 +586,7 @@ class Server(Instance):
             argv += ['--option=client max protocol=%s' % proto,
                      '--option=client min protocol=%s' % proto]
         argv += ['-c', cmd, '127.0.0.1']
-        return Result(subprocess.run(argv, capture_output=True, text=True,
+        return Result(subprocess.run(self.wrap + argv, capture_output=True, text=True,
                                      timeout=timeout, env=CLIENT_ENV))
 
     def smbclient(self, who, share, cmd='ls', proto=None, timeout=60):
@@ -561,7 +595,7 @@ class Server(Instance):
         if proto:
             argv += ['-m', proto]
         argv += ['//127.0.0.1/%s' % share, '-c', cmd]
-        return Result(subprocess.run(argv, capture_output=True, text=True,
+        return Result(subprocess.run(self.wrap + argv, capture_output=True, text=True,
                                      timeout=timeout, env=CLIENT_ENV))
 
     def smbcontrol(self, dest, *args):

@@ -525,3 +525,24 @@ def test_samr_straight_to_its_port_without_a_door(dc):
     assert admin['ok'] and 'Administrator' in admin['users'], admin
     anon = dc.samr_over_tcp('anonymous', port)
     assert anon['ok'] and 'Administrator' in anon['users'], anon
+
+
+def test_samba_tool_ntacl_sysvol_with_the_module_loaded(dc):
+    """samba-tool ntacl sysvolreset and sysvolcheck connect to sysvol
+    through Samba's Python bindings (create_conn_struct_tos()), with every
+    module of its vfs objects, ipcguard's included: SYSTEM's own
+    connection, not judged, and nothing crashes (issue 29)."""
+    crashes = ('PANIC', 'INTERNAL ERROR')
+    before = {word: dc.logs().count(word) for word in crashes}
+    for cmd in ('sysvolreset', 'sysvolcheck'):
+        r = dc.samba_tool('ntacl', cmd, modules=True)
+        assert r.rc == 0, ('samba-tool ntacl %s' % cmd, r)
+        assert 'Signal 11' not in r.out and 'PANIC' not in r.out, r
+    assert dc.samba.poll() is None, 'samba died after samba-tool ntacl'
+    logs = dc.logs()
+    for word in crashes:
+        assert logs.count(word) == before[word], (
+            word, 'in the logs after samba-tool ntacl')
+    # The DC still serves its shares.
+    r = dc.smbclient('admin', 'sysvol')
+    assert r.rc == 0, r
