@@ -18,6 +18,10 @@
 enum ipcguard_session_kind ipcguard_session_kind_of(
 	struct auth_session_info *session_info)
 {
+	/* Samba's own classifier reads the token without looking. */
+	if (session_info == NULL || session_info->security_token == NULL) {
+		return IPCGUARD_SESSION_ANONYMOUS;
+	}
 	switch (security_session_user_level(session_info, NULL)) {
 	case SECURITY_ANONYMOUS:
 		return IPCGUARD_SESSION_ANONYMOUS;
@@ -53,7 +57,8 @@ const char *ipcguard_session_user(TALLOC_CTX *mem_ctx,
 	const char *name = NULL;
 	const char *domain = NULL;
 
-	if (session_info == NULL || session_info->info == NULL) {
+	if (session_info == NULL || session_info->info == NULL ||
+	    session_info->security_token == NULL) {
 		return "";
 	}
 	if (security_token_is_anonymous(session_info->security_token)) {

@@ -23,7 +23,10 @@ struct auth_session_info;
 struct security_token;
 struct security_descriptor;
 
-/* Classification with Samba's own security_session_user_level(). */
+/*
+ * Classification with Samba's own security_session_user_level(); no
+ * session or no token is anonymous.
+ */
 enum ipcguard_session_kind ipcguard_session_kind_of(
 	struct auth_session_info *session_info);
 

@@ -57,6 +57,7 @@
 #include "lib/util/tevent_ntstatus.h"
 #include "libcli/security/security.h"
 #include "lib/tsocket/tsocket.h"
+#include "lib/util/pidfile.h"
 #include "ipcguard_compat.h"
 
 #include "ipcguard_policy.h"
@@ -268,7 +269,8 @@ static int ipcguard_connect(vfs_handle_struct *handle, const char *service,
 	}
 	session_info = connect_session(conn, own);
 	if (own && (session_info == NULL ||
-		    security_token_is_system(session_info->security_token))) {
+		    (session_info->security_token != NULL &&
+		     security_token_is_system(session_info->security_token)))) {
 		/* net vfs, samba-tool, Samba's own components: root's. */
 		SMB_VFS_HANDLE_SET_DATA(handle, config, NULL,
 					struct ipcguard_config, return -1);

@@ -11,6 +11,7 @@ Each test drives the real caller (smbclient, impacket, rpcclient, net, the
 Python bindings) and then checks that every process is still there and no
 log holds a PANIC; a failure names the caller that broke."""
 
+import glob
 import os
 import re
 import struct
@@ -49,8 +50,11 @@ CRASHED = ('PANIC', 'INTERNAL ERROR', 'Signal 11')
 LINKS = {'dfsroot': 'public', 'dfspriv': 'private'}
 
 
-def server(netns=False):
-    s = Server(ipcguard=POLICY, shares=SHARES, netns=netns)
+def server(netns=False, **policy):
+    opts = dict(POLICY)
+    opts.update({k.replace('_', ' '): v for k, v in policy.items()})
+    s = Server(ipcguard=opts, shares=SHARES, netns=netns)
+    s.worker_logs = WorkerLogs()
     for root, target in LINKS.items():
         os.symlink('msdfs:127.0.0.1\\%s' % target,
                    os.path.join(s.dir, 'shares', root, 'link'))
@@ -63,40 +67,45 @@ def assert_all_alive(s, caller):
     assert s.smbd.poll() is None, 'smbd died after %s' % caller
     if s.gate_proc is not None:
         assert s.gate_proc.poll() is None, 'the gate died after %s' % caller
-    logs = s.logs()
+    logs = s.logs() + s.worker_logs.text()
     for word in CRASHED:
         assert word not in logs, '%s in the logs after %s: %s' % (
             word, caller, logs[logs.find(word) - 2000:][:4000])
 
 
-class WorkerLog:
-    """What samba-dcerpcd's rpcd_classic logs from now on.  Samba 4.17's
-    RPC workers log to <LOGFILEBASE>/log.rpcd_classic whatever smb.conf's
-    log file says, so a test reads that file past where it ended when the
-    test began."""
+class WorkerLogs:
+    """What samba-dcerpcd and its RPC workers log from now on.  Samba
+    4.17's RPC workers log to <LOGFILEBASE>/log.<program> (rpcd_classic,
+    ...) whatever smb.conf's log file says, so a test reads those files
+    past where each ended when the test began."""
 
     def __init__(self):
         out = subprocess.run(['smbd', '-b'], capture_output=True,
                              text=True, check=True).stdout
-        base = re.search(r'LOGFILEBASE:\s*(\S+)', out).group(1)
-        self.path = os.path.join(base, 'log.rpcd_classic')
-        self.start = os.path.getsize(self.path) \
-            if os.path.exists(self.path) else 0
+        self.base = re.search(r'LOGFILEBASE:\s*(\S+)', out).group(1)
+        self.start = {path: os.path.getsize(path) for path in self.paths()}
+
+    def paths(self):
+        return glob.glob(os.path.join(self.base, 'log.rpcd_*')) + \
+            glob.glob(os.path.join(self.base, 'log.samba-dcerpcd'))
 
     def text(self):
-        try:
-            with open(self.path, errors='replace') as f:
-                f.seek(self.start)
-                return f.read()
-        except FileNotFoundError:
-            return ''
+        out = ''
+        for path in self.paths():
+            try:
+                with open(path, errors='replace') as f:
+                    f.seek(self.start.get(path, 0))
+                    out += f.read()
+            except FileNotFoundError:
+                pass
+        return out
 
     def wait(self, pattern, timeout=10):
         deadline = time.time() + timeout * harness.TIMEOUT_SCALE
         while not re.search(pattern, self.text()):
             if time.time() > deadline:
-                raise AssertionError('%s never matched %r' % (self.path,
-                                                             pattern))
+                raise AssertionError('the RPC workers never logged %r' %
+                                     pattern)
             time.sleep(0.1)
 
 
@@ -213,7 +222,6 @@ def test_file_security_through_srvsvc_judged_and_served():
     """NetrpGetFileSecurity and NetrpSetFileSecurity connect to the share
     they name inside rpcd_classic.  Another client's srvsvc pipes, served
     by the same worker, are all there afterwards."""
-    worker_log = WorkerLog()
     with server() as s:
         others = [srvsvc(s, 'user') for _ in range(8)]
         user = srvsvc(s, 'user')
@@ -223,7 +231,7 @@ def test_file_security_through_srvsvc_judged_and_served():
         assert len(file_sd(anon, 'public')) > 20
         with pytest.raises(srvs.DCERPCSessionError) as e:
             file_sd(anon, 'private')
-        worker_log.wait(r"refused share 'private' to anonymous session "
+        s.worker_logs.wait(r"refused share 'private' to anonymous session "
                         r"\(user '', client unknown, sids S-1-5-7,.*for the "
                         r"caller by rpcd_classic\): rule null-session-shares")
         refused_code = werror(e.value)
@@ -257,7 +265,6 @@ def dfs_links(r):
 
 
 def test_netdfs_enum_shows_only_roots_the_caller_may_connect_to():
-    worker_log = WorkerLog()
     with server() as s:
         user = s.rpcclient('user', 'dfsenum 1')
         assert user.rc == 0, user
@@ -267,7 +274,7 @@ def test_netdfs_enum_shows_only_roots_the_caller_may_connect_to():
         assert anon.rc == 0, anon
         assert any('dfsroot' in p for p in dfs_links(anon)), anon
         assert not any('dfspriv' in p for p in dfs_links(anon)), anon
-        worker_log.wait(r"refused share 'dfspriv' to anonymous session .*"
+        s.worker_logs.wait(r"refused share 'dfspriv' to anonymous session .*"
                         r"for the caller by rpcd_classic\): rule "
                         r"null-session-shares")
         assert_all_alive(s, 'netdfs NetDfsEnum')
@@ -318,3 +325,19 @@ def test_python_bindings_get_and_set_nt_acl():
                           path])
             assert r.rc == 0 and r.out.startswith('O:'), r
         assert_all_alive(s, 'the Python bindings (samba.samba3.smbd)')
+
+
+def test_eventlog_reads_a_log_acl_through_a_connection_to_no_share():
+    """The eventlog server checks its caller against a log file's ACL
+    through a connection of its own to no share (snum -1, "/")."""
+    s = server(null_session_pipes='eventlog srvsvc netdfs')
+    s.extra_global.append('eventlog list = Application')
+    s.write_conf()
+    with s:
+        for who in ('user', 'anonymous'):
+            # The log's ACL (the tdb file's, root's only) refuses both:
+            # an answer, not a lost pipe.
+            r = s.rpcclient(who, 'eventlog_numrecord Application')
+            assert r.out.strip() == 'result was NT_STATUS_ACCESS_DENIED', \
+                (who, r)
+        assert_all_alive(s, 'eventlog OpenEventLogW')
