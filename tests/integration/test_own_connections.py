@@ -54,7 +54,7 @@ def server(netns=False, **policy):
     opts = dict(POLICY)
     opts.update({k.replace('_', ' '): v for k, v in policy.items()})
     s = Server(ipcguard=opts, shares=SHARES, netns=netns)
-    s.worker_logs = WorkerLogs()
+    s.worker_logs = WorkerLogs(s)
     for root, target in LINKS.items():
         os.symlink('msdfs:127.0.0.1\\%s' % target,
                    os.path.join(s.dir, 'shares', root, 'link'))
@@ -67,19 +67,21 @@ def assert_all_alive(s, caller):
     assert s.smbd.poll() is None, 'smbd died after %s' % caller
     if s.gate_proc is not None:
         assert s.gate_proc.poll() is None, 'the gate died after %s' % caller
-    logs = s.logs() + s.worker_logs.text()
+    logs = s.worker_logs.text()
     for word in CRASHED:
         assert word not in logs, '%s in the logs after %s: %s' % (
             word, caller, logs[logs.find(word) - 2000:][:4000])
 
 
 class WorkerLogs:
-    """What samba-dcerpcd and its RPC workers log from now on.  Samba
-    4.17's RPC workers log to <LOGFILEBASE>/log.<program> (rpcd_classic,
-    ...) whatever smb.conf's log file says, so a test reads those files
-    past where each ended when the test began."""
+    """What instance `s`, samba-dcerpcd and its RPC workers log from now
+    on.  Samba 4.17's RPC workers log to <LOGFILEBASE>/log.<program>
+    (rpcd_classic, ...) whatever smb.conf's log file says (4.22's follow
+    it), so a test reads those files past where each ended when the test
+    began, and the instance's own logs."""
 
-    def __init__(self):
+    def __init__(self, s):
+        self.instance = s
         out = subprocess.run(['smbd', '-b'], capture_output=True,
                              text=True, check=True).stdout
         self.base = re.search(r'LOGFILEBASE:\s*(\S+)', out).group(1)
@@ -90,7 +92,7 @@ class WorkerLogs:
             glob.glob(os.path.join(self.base, 'log.samba-dcerpcd'))
 
     def text(self):
-        out = ''
+        out = self.instance.logs()
         for path in self.paths():
             try:
                 with open(path, errors='replace') as f:
