@@ -29,6 +29,7 @@ def build(bld):
                        source/policy/ipcguard_rule_values.c
                        source/policy/ipcguard_rule_match.c
                        source/policy/ipcguard_contexts.c
+                       source/policy/ipcguard_calls.c
                        source/policy/ipcguard_network_access.c
                        source/policy/ipcguard_registry.c
                        source/policy/ipcguard_options.c

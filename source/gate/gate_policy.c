@@ -400,6 +400,20 @@ enum pdu_fate judge_pdu(struct ipcguardd_conn *conn, struct gate_call *call,
 	return last ? PDU_FAULT : PDU_DROP;
 }
 
+/*
+ * Whether the token the RPC server got for conn at its open is one the
+ * reloaded policy would no longer compose: Everyone kept in a token the
+ * policy now takes it from.  The server checks its access with that
+ * token for as long as the pipe lives, so the pipe must end.
+ */
+static bool token_outdated(const struct ipcguardd *gate,
+			   const struct ipcguardd_conn *conn)
+{
+	return conn->token != NULL &&
+	       ipcguard_strip_everyone(gate->policy, conn->kind) &&
+	       security_token_has_sid(conn->token, &global_sid_World);
+}
+
 /* MSG_SMB_CONF_UPDATED, as smbcontrol reload-config sends it. */
 void gate_reload(struct messaging_context *msg, void *private_data,
 		 uint32_t msg_type, struct server_id server_id,
@@ -432,16 +446,30 @@ void gate_reload(struct messaging_context *msg, void *private_data,
 			continue;
 		}
 		conn_judge(conn, &request, IPCGUARD_STAGE_OPEN, &decision);
-		if (decision.verdict == IPCGUARD_ALLOW) {
+		if (decision.verdict == IPCGUARD_ALLOW &&
+		    !token_outdated(gate, conn)) {
 			continue;
 		}
 		gate->num_refused++;
 		conn->listener->num_refused++;
-		DBG_WARNING("ipcguardd: ended pipe '%s' of %s session (user "
-			    "'%s', client %s) after reload: rule %s: %s\n",
-			    conn->pipe, ipcguard_session_kind_name(conn->kind),
-			    conn->user, conn->client, decision.rule,
-			    decision.reason);
+		if (decision.verdict == IPCGUARD_ALLOW) {
+			DBG_WARNING("ipcguardd: ended pipe '%s' of %s session "
+				    "(user '%s', client %s) after reload: the "
+				    "RPC server holds its token with Everyone, "
+				    "which the policy now takes from %s "
+				    "sessions (everyone includes anonymous)\n",
+				    conn->pipe,
+				    ipcguard_session_kind_name(conn->kind),
+				    conn->user, conn->client,
+				    ipcguard_session_kind_name(conn->kind));
+		} else {
+			DBG_WARNING("ipcguardd: ended pipe '%s' of %s session "
+				    "(user '%s', client %s) after reload: rule "
+				    "%s: %s\n", conn->pipe,
+				    ipcguard_session_kind_name(conn->kind),
+				    conn->user, conn->client, decision.rule,
+				    decision.reason);
+		}
 		conn_done(conn, "refused by the reloaded policy");
 	}
 }

@@ -24,17 +24,19 @@
 
 #include "ipcguard_policy.h"
 #include "ipcguard_contexts.h"
+#include "ipcguard_calls.h"
 #include "gate.h"
 #include "gate_winreg.h"
 #include "gate_relay.h"
 
 /*
- * What the RPC server answered to a bind or alter context is what it
- * bound.  Returns false if the answer does not fit what the gate
+ * What the RPC server answered to a bind or alter context (call) is what
+ * it bound.  Returns false if the answer does not fit what the gate
  * forwarded: the pipe must end.  *answered says the offer is settled.
  */
 static bool learn_answer(struct ipcguardd_conn *conn,
-			 const struct ncacn_packet *pkt, bool *answered)
+			 const struct ncacn_packet *pkt,
+			 const struct ipcguard_call *call, bool *answered)
 {
 	const struct dcerpc_bind_ack *ack = NULL;
 	bool accepted[IPCGUARD_MAX_CONTEXTS];
@@ -56,9 +58,11 @@ static bool learn_answer(struct ipcguardd_conn *conn,
 		      "forward";
 		break;
 	case DCERPC_PKT_FAULT:
-		/* A fault for another call is not the answer. */
-		*answered = ipcguard_contexts_refused(conn->contexts,
-						      pkt->call_id);
+		/* A request's fault is no answer to an offer. */
+		if (call->kind != IPCGUARD_CALL_REQUEST) {
+			*answered = ipcguard_contexts_refused(conn->contexts,
+							      pkt->call_id);
+		}
 		return true;
 	default:
 		return true;
@@ -124,6 +128,63 @@ static struct ncacn_packet *relay_parse(struct gate_relay_state *state,
 	return pkt;
 }
 
+static void log_closing(const struct ipcguardd_conn *conn, const char *why,
+			uint32_t call_id)
+{
+	DBG_WARNING("ipcguardd: pipe '%s' of %s session (user '%s', client "
+		    "%s): %s (call id %" PRIu32 "); closing\n", conn->pipe,
+		    ipcguard_session_kind_name(conn->kind), conn->user,
+		    conn->client, why, call_id);
+}
+
+/*
+ * Which call a server PDU answers, from its header alone: false if the
+ * relay ended because it answers none the gate forwarded.  *call is
+ * zeroed for PDUs that answer nothing.
+ */
+static bool match_answer(struct gate_relay_state *state, const uint8_t *pdu,
+			 struct ipcguard_call *call)
+{
+	enum ipcguard_answer_kind answer;
+	uint32_t call_id = (pdu[4] & DCERPC_DREP_LE) ? IVAL(pdu, 12) :
+						       RIVAL(pdu, 12);
+	const char *why = NULL;
+
+	*call = (struct ipcguard_call) { .call_id = 0 };
+	switch (pdu[2]) {	/* ptype */
+	case DCERPC_PKT_BIND_ACK:
+		answer = IPCGUARD_ANSWER_BIND_ACK;
+		break;
+	case DCERPC_PKT_BIND_NAK:
+		answer = IPCGUARD_ANSWER_BIND_NAK;
+		break;
+	case DCERPC_PKT_ALTER_RESP:
+		answer = IPCGUARD_ANSWER_ALTER_RESP;
+		break;
+	case DCERPC_PKT_RESPONSE:
+		answer = IPCGUARD_ANSWER_RESPONSE;
+		break;
+	case DCERPC_PKT_FAULT:
+		answer = IPCGUARD_ANSWER_FAULT;
+		break;
+	default:
+		return true;
+	}
+	if ((answer == IPCGUARD_ANSWER_BIND_ACK ||
+	     answer == IPCGUARD_ANSWER_ALTER_RESP) &&
+	    (pdu[3] & DCERPC_PFC_FLAG_CONC_MPX)) {
+		ipcguard_calls_set_multiplexed(state->calls);
+	}
+	if (ipcguard_calls_answer(state->calls, answer, call_id,
+				  (pdu[3] & DCERPC_PFC_FLAG_LAST) != 0, call,
+				  &why)) {
+		return true;
+	}
+	log_closing(state->conn, why, call_id);
+	relay_end(state, "an answer to no call the gate forwarded");
+	return false;
+}
+
 /* An RPC server PDU, framed by its header; false if the relay ended. */
 static bool relay_response(struct gate_relay_state *state, uint8_t *pdu,
 			   size_t len)
@@ -131,8 +192,12 @@ static bool relay_response(struct gate_relay_state *state, uint8_t *pdu,
 	struct ipcguardd_conn *conn = state->conn;
 	struct relay_direction *dir = &state->downstream;
 	struct ncacn_packet *pkt = NULL;
+	struct ipcguard_call call;
 	bool answered = false;
 
+	if (!match_answer(state, pdu, &call)) {
+		return false;
+	}
 	switch (pdu[2]) {	/* ptype */
 	case DCERPC_PKT_RESPONSE:
 		/* Parsed only while a registry key handle is awaited. */
@@ -144,7 +209,7 @@ static bool relay_response(struct gate_relay_state *state, uint8_t *pdu,
 			return false;
 		}
 		if (pkt != NULL) {
-			gate_winreg_answer(conn->winreg, pkt);
+			gate_winreg_answer(conn->winreg, pkt, &call);
 		}
 		TALLOC_FREE(pkt);
 		break;
@@ -157,8 +222,8 @@ static bool relay_response(struct gate_relay_state *state, uint8_t *pdu,
 			relay_end(state, "RPC server closed");
 			return false;
 		}
-		gate_winreg_answer(conn->winreg, pkt);
-		if (!learn_answer(conn, pkt, &answered)) {
+		gate_winreg_answer(conn->winreg, pkt, &call);
+		if (!learn_answer(conn, pkt, &call, &answered)) {
 			TALLOC_FREE(pkt);
 			relay_end(state, "bind answer does not fit the bind");
 			return false;
@@ -178,6 +243,44 @@ static bool relay_response(struct gate_relay_state *state, uint8_t *pdu,
 	return true;
 }
 
+/* A client PDU that starts no call the server answers. */
+#define CALL_NONE (-1)
+
+/*
+ * Whether a client PDU may start a call: the server answers binds, alter
+ * contexts and requests (from their first fragment), and a call id still
+ * owed an answer must not start another (ipcguard_calls.h).  *kind: the
+ * call it starts, or CALL_NONE.  false if the relay ended.
+ */
+static bool call_may_start(struct gate_relay_state *state,
+			   const struct ncacn_packet *pkt, int *kind)
+{
+	*kind = CALL_NONE;
+	switch (pkt->ptype) {
+	case DCERPC_PKT_BIND:
+		*kind = IPCGUARD_CALL_BIND;
+		break;
+	case DCERPC_PKT_ALTER:
+		*kind = IPCGUARD_CALL_ALTER;
+		break;
+	case DCERPC_PKT_REQUEST:
+		if ((pkt->pfc_flags & DCERPC_PFC_FLAG_FIRST) == 0) {
+			return true;
+		}
+		*kind = IPCGUARD_CALL_REQUEST;
+		break;
+	default:
+		return true;
+	}
+	if (!ipcguard_calls_outstanding(state->calls, pkt->call_id)) {
+		return true;
+	}
+	log_closing(state->conn, "the client reused the call id of a call "
+		    "the RPC server has not answered yet", pkt->call_id);
+	relay_end(state, "a call id reused while outstanding");
+	return false;
+}
+
 /* A client PDU, parsed whole and judged; false if the relay ended. */
 static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 			  size_t len)
@@ -186,9 +289,12 @@ static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 	struct relay_direction *dir = &state->upstream;
 	struct ncacn_packet *pkt = NULL;
 	enum pdu_fate fate = PDU_FORWARD;
+	int kind = CALL_NONE;
 	uint32_t call_id = 0;
 	uint16_t context_id = 0;
+	uint16_t opnum = 0;
 	DATA_BLOB fault = data_blob_null;
+	const char *why = NULL;
 	bool ok;
 
 	pkt = relay_parse(state, pdu, len);
@@ -196,11 +302,23 @@ static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 		relay_end(state, "client closed");
 		return false;
 	}
+	if (!call_may_start(state, pkt, &kind)) {
+		TALLOC_FREE(pkt);
+		return false;
+	}
 	fate = judge_pdu(conn, &state->call, pkt);
 	call_id = pkt->call_id;
+	opnum = pkt->ptype == DCERPC_PKT_REQUEST ? pkt->u.request.opnum : 0;
 	context_id = pkt->ptype == DCERPC_PKT_REQUEST ?
 		pkt->u.request.context_id : 0;
 	TALLOC_FREE(pkt);
+	if (fate == PDU_FORWARD && kind != CALL_NONE &&
+	    !ipcguard_calls_send(state->calls, (enum ipcguard_call_kind)kind,
+				 call_id, opnum, &why)) {
+		log_closing(conn, why, call_id);
+		relay_end(state, "too many calls without an answer");
+		return false;
+	}
 	switch (fate) {
 	case PDU_FORWARD:
 		break;
@@ -285,6 +403,13 @@ struct tevent_req *gate_relay_send(TALLOC_CTX *mem_ctx,
 	state->req = req;
 	state->ev = ev;
 	state->conn = conn;
+	state->calls = ipcguard_calls_new(state);
+	if (state->calls == NULL) {
+		state->ended = true;
+		state->why = "out of memory";
+		tevent_req_done(req);
+		return tevent_req_post(req, ev);
+	}
 	state->client = (struct relay_side) {
 		.state = state,
 		.reader = &state->upstream,

@@ -19,6 +19,7 @@
 
 struct gate_relay_state;
 struct relay_direction;
+struct ipcguard_calls;
 
 /* What is left of a PDU a socket could not take at once. */
 struct relay_out {
@@ -75,6 +76,8 @@ struct gate_relay_state {
 	struct relay_direction upstream;	/* client -> RPC server */
 	struct relay_direction downstream;	/* RPC server -> client */
 	struct gate_call call;
+	/* Forwarded calls the RPC server still owes an answer. */
+	struct ipcguard_calls *calls;
 	bool ended;
 	const char *why;	/* what ended the pipe */
 };

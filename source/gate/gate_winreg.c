@@ -18,6 +18,7 @@
 #include "libcli/security/security.h"
 
 #include "ipcguard_policy.h"
+#include "ipcguard_calls.h"
 #include "gate_winreg.h"
 
 struct gate_winreg_handle {
@@ -328,8 +329,11 @@ void gate_winreg_forwarded(struct gate_winreg *state,
 	}
 	for (i = 0; i < state->num_pending; i++) {
 		if (state->pending[i].call_id == pkt->call_id) {
+			/* Two calls with one id: neither answer is known to
+			 * be whose (the relay ends such a pipe first). */
 			drop_pending(state, i);
-			break;
+			TALLOC_FREE(state->path);
+			return;
 		}
 	}
 	if (state->num_pending >= GATE_WINREG_MAX_PENDING) {
@@ -348,7 +352,8 @@ bool gate_winreg_waiting(const struct gate_winreg *state)
 }
 
 void gate_winreg_answer(struct gate_winreg *state,
-			const struct ncacn_packet *pkt)
+			const struct ncacn_packet *pkt,
+			const struct ipcguard_call *call)
 {
 	TALLOC_CTX *frame = NULL;
 	const struct policy_handle *h = NULL;
@@ -357,19 +362,21 @@ void gate_winreg_answer(struct gate_winreg *state,
 	size_t i;
 
 	if (state == NULL || state->num_pending == 0 ||
+	    call->kind != IPCGUARD_CALL_REQUEST ||
 	    (pkt->ptype != DCERPC_PKT_RESPONSE &&
 	     pkt->ptype != DCERPC_PKT_FAULT)) {
 		return;
 	}
 	for (i = 0; i < state->num_pending; i++) {
-		if (state->pending[i].call_id == pkt->call_id) {
+		if (state->pending[i].call_id == call->call_id) {
 			break;
 		}
 	}
 	if (i == state->num_pending) {
 		return;
 	}
-	if (pkt->ptype == DCERPC_PKT_FAULT) {
+	if (pkt->ptype == DCERPC_PKT_FAULT ||
+	    state->pending[i].opnum != call->opnum) {
 		drop_pending(state, i);
 		return;
 	}

@@ -24,6 +24,7 @@ struct ncacn_packet;
 struct security_token;
 struct ipcguard_policy;
 struct ipcguard_request;
+struct ipcguard_call;
 
 /* More handles than this on one pipe: requests on new ones are refused. */
 #define GATE_WINREG_MAX_HANDLES 1024
@@ -48,8 +49,13 @@ void gate_winreg_forwarded(struct gate_winreg *state,
 /* Whether a forwarded call waits for the handle in its answer. */
 bool gate_winreg_waiting(const struct gate_winreg *state);
 
-/* A PDU from the RPC server: learns the handles it opened. */
+/*
+ * A PDU from the RPC server answering call (ipcguard_calls_answer(),
+ * which matched it to exactly one forwarded call): learns the handle it
+ * opened, if call is the OpenHKLM or OpenKey the gate described.
+ */
 void gate_winreg_answer(struct gate_winreg *state,
-			const struct ncacn_packet *pkt);
+			const struct ncacn_packet *pkt,
+			const struct ipcguard_call *call);
 
 #endif /* IPCGUARD_GATE_WINREG_H */

@@ -7,12 +7,14 @@ in the same session."""
 
 import re
 
+import pytest
 from impacket.dcerpc.v5 import rrp, transport
-from impacket.dcerpc.v5.rpcrt import DCERPCException, \
-    RPC_C_AUTHN_LEVEL_PKT_PRIVACY
+from impacket.dcerpc.v5.rpcrt import DCERPCException, MSRPCHeader, \
+    MSRPC_RESPONSE, RPC_C_AUTHN_LEVEL_PKT_PRIVACY
 
 import harness
 from harness import Server
+from test_contexts import request_pdu
 from test_gate import smb_session
 from test_tool import tool
 
@@ -253,3 +255,78 @@ def test_bad_path_list_is_named_and_fails_closed():
                      'remotely accessible registry paths',
                      'remotely accessible registry paths and subpaths'):
             assert 'ipcguard:%s = ' % name in out, out
+
+
+OPNUM_OPEN_HKLM = 2
+OPNUM_OPEN_KEY = 15
+
+
+def open_hklm_stub():
+    r = rrp.OpenLocalMachine()
+    r['ServerName'] = rrp.NULL
+    r['samDesired'] = rrp.MAXIMUM_ALLOWED
+    return r.getData()
+
+
+def open_key_stub(parent, path):
+    r = rrp.BaseRegOpenKey()
+    r['hKey'] = parent
+    r['lpSubKey'] = rrp.checkNullString(path)
+    r['dwOptions'] = 1
+    r['samDesired'] = rrp.MAXIMUM_ALLOWED
+    return r.getData()
+
+
+def pipelined(dce, *pdus):
+    """PDUs in one SMB write, then each answer: (type, call id, the
+    handle of an OpenKey/OpenHKLM response)."""
+    t = dce.get_rpc_transport()
+    t.send(b''.join(pdus))
+    out = []
+    for _ in pdus:
+        hdr = MSRPCHeader(t.recv())
+        handle = None
+        if hdr['type'] == MSRPC_RESPONSE:
+            handle = rrp.BaseRegOpenKeyResponse(
+                hdr['pduData'][8:])['phkResult']
+        out.append((hdr['type'], hdr['call_id'], handle))
+    return out
+
+
+def test_a_reused_call_id_gets_no_path_for_another_answer():
+    """Issue 24: OpenHKLM and OpenKey of an allowed key with one call id
+    in one write.  A gate that paired the server's answers with "the
+    request of that call id" would learn HKLM's root handle as the
+    allowed key, and the caller would enumerate all of HKLM on it.  The
+    gate ends the pipe at the reused id instead, and says why."""
+    with Server() as s:
+        dce = winreg(s, 'user')
+        root = hklm(dce)
+        with pytest.raises(Exception):
+            answers = pipelined(
+                dce, request_pdu(0, OPNUM_OPEN_HKLM, open_hklm_stub(), 7),
+                request_pdu(0, OPNUM_OPEN_KEY,
+                            open_key_stub(root, CURRENT_VERSION), 7))
+            # pytest.fail() is no Exception: the pipe must not get here.
+            pytest.fail('the pipe went on; HKLM enumerates as %r' %
+                        subkeys(dce, answers[0][2]))
+        s.wait_log(r"ipcguardd: pipe 'winreg' of authenticated session "
+                   r"\(user 'IPCGTEST.%s', client 127\.0\.0\.1\): the "
+                   r"client reused the call id of a call the RPC server "
+                   r"has not answered yet \(call id 7\); closing" %
+                   harness.TEST_USER)
+        # Honest pipelining, distinct call ids: each answer is its own
+        # call's, the allowed key's handle reads, the root's is refused.
+        dce = winreg(s, 'user')
+        root = hklm(dce)
+        answers = pipelined(
+            dce, request_pdu(0, OPNUM_OPEN_HKLM, open_hklm_stub(), 7),
+            request_pdu(0, OPNUM_OPEN_KEY,
+                        open_key_stub(root, CURRENT_VERSION), 8))
+        assert [(a[0], a[1]) for a in answers] == [(MSRPC_RESPONSE, 7),
+                                                    (MSRPC_RESPONSE, 8)]
+        new_root, cv = answers[0][2], answers[1][2]
+        assert 'Print' in subkeys(dce, cv)
+        assert subkeys(dce, new_root) == 'refused'
+        assert subkeys(dce, root) == 'refused'
+        assert open_key(dce, new_root, 'Software\\Samba') == 'refused'

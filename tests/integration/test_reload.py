@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import pytest
-from impacket.dcerpc.v5 import srvs, transport
+from impacket.dcerpc.v5 import lsad, srvs, transport
 from impacket.smbconnection import SMBConnection
 
 import harness
@@ -57,6 +57,52 @@ def test_tightening_reload_ends_a_live_refused_pipe():
                    r"reload: rule null-session-pipes")
         with pytest.raises(Exception):
             srvs.hNetrServerGetInfo(dce, 101)
+
+
+def anonymous_lsa(s):
+    conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port)
+    conn.login('', '')
+    t = transport.SMBTransport('127.0.0.1', s.port, filename='\\lsarpc',
+                               smb_connection=conn)
+    dce = t.get_dce_rpc()
+    dce.connect()
+    dce.bind(lsad.MSRPC_UUID_LSAD)
+    return dce
+
+
+def test_reload_that_takes_everyone_away_ends_a_pipe_holding_it():
+    """Issue 24: the RPC server checks access with the token the gate
+    composed at the open.  A reload that takes Everyone from anonymous
+    ends the pipes whose token still has it; the allowed path (a new
+    pipe, composed without Everyone, and authenticated pipes) goes on."""
+    opts = {'null session pipes': 'lsarpc',
+            'everyone includes anonymous': 'yes'}
+    with Server(ipcguard=opts) as s:
+        held = anonymous_lsa(s)
+        lsad.hLsarOpenPolicy2(held)
+        user = s.rpcclient('user', 'lsaquery')
+        assert 'Domain Name: IPCGTEST' in user.out, user
+        s.set_ipcguard(everyone_includes_anonymous='no')
+        s.reload_gate()
+        s.wait_log(r"ended pipe 'lsarpc' of anonymous session .* after "
+                   r"reload: the RPC server holds its token with Everyone, "
+                   r"which the policy now takes from anonymous sessions")
+        with pytest.raises(Exception):
+            lsad.hLsarOpenPolicy2(held)
+        # A new anonymous pipe is allowed, with Everyone taken away: the
+        # LSA server refuses its policy handle (granted to Everyone).
+        fresh = anonymous_lsa(s)
+        with pytest.raises(lsad.DCERPCSessionError) as e:
+            lsad.hLsarOpenPolicy2(fresh)
+        assert 'STATUS_ACCESS_DENIED' in str(e.value), e.value
+        user = s.rpcclient('user', 'lsaquery')
+        assert 'Domain Name: IPCGTEST' in user.out, user
+        # Relaxing it again ends nothing: the fresh pipe's token only
+        # lacks what the policy would now give.
+        s.set_ipcguard(everyone_includes_anonymous='yes')
+        s.reload_gate()
+        with pytest.raises(lsad.DCERPCSessionError):
+            lsad.hLsarOpenPolicy2(fresh)
 
 
 def test_invalid_reload_keeps_the_last_valid_policy_in_the_gate():

@@ -1,7 +1,9 @@
 /*
  * Unit tests for the gate's view of a pipe's presentation contexts
  * (source/policy/ipcguard_contexts.c): a context id means what the RPC
- * server bound it to, never what a client asked for.
+ * server bound it to, never what a client asked for; and of its calls
+ * owed an answer (source/policy/ipcguard_calls.c): an answer belongs to
+ * exactly one forwarded call.
  */
 
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ipcguard_contexts.h"
+#include "ipcguard_calls.h"
 
 static struct ipcguard_context_item item(uint16_t id, uint8_t iface)
 {
@@ -149,6 +152,117 @@ static void test_context_limit(void **state)
 	talloc_free(c);
 }
 
+/* Issue 24: [OpenHKLM, call 7] + [OpenKey, call 7] in one write. */
+static void test_reused_outstanding_call_id_is_refused(void **state)
+{
+	struct ipcguard_calls *c = ipcguard_calls_new(NULL);
+	struct ipcguard_call call;
+	const char *why = NULL;
+
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, 7, 2,
+					&why));
+	assert_true(ipcguard_calls_outstanding(c, 7));
+	assert_false(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, 7, 15,
+					 &why));
+	assert_non_null(strstr(why, "not answered yet"));
+	/* Nor may a bind or alter context take it. */
+	assert_false(ipcguard_calls_send(c, IPCGUARD_CALL_ALTER, 7, 0, &why));
+	/* The one answer goes to the first call, with its opnum. */
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_RESPONSE, 7,
+					  true, &call, &why));
+	assert_int_equal(call.opnum, 2);
+	assert_int_equal(ipcguard_calls_count(c), 0);
+	/* Answered: the id is free again. */
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, 7, 15,
+					&why));
+	talloc_free(c);
+}
+
+/* A fault for a request is not the answer to an alter context. */
+static void test_answers_match_their_kind_and_order(void **state)
+{
+	struct ipcguard_calls *c = ipcguard_calls_new(NULL);
+	struct ipcguard_call call;
+	const char *why = NULL;
+
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, 9, 21,
+					&why));
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_ALTER, 10, 0,
+					&why));
+	/* Not multiplexed: the alter's answer may not come first. */
+	assert_false(ipcguard_calls_answer(c, IPCGUARD_ANSWER_ALTER_RESP, 10,
+					   true, &call, &why));
+	assert_non_null(strstr(why, "older"));
+	/* An alter_resp never answers a request. */
+	assert_false(ipcguard_calls_answer(c, IPCGUARD_ANSWER_ALTER_RESP, 9,
+					   true, &call, &why));
+	/* A fault answers the request ... */
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_FAULT, 9, false,
+					  &call, &why));
+	assert_int_equal(call.kind, IPCGUARD_CALL_REQUEST);
+	/* ... and the alter then has its own answer. */
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_ALTER_RESP, 10,
+					  true, &call, &why));
+	assert_int_equal(call.kind, IPCGUARD_CALL_ALTER);
+	/* Nothing outstanding: any answer is no answer. */
+	assert_false(ipcguard_calls_answer(c, IPCGUARD_ANSWER_RESPONSE, 10,
+					   true, &call, &why));
+	assert_false(ipcguard_calls_answer(c, IPCGUARD_ANSWER_BIND_NAK, 0,
+					   true, &call, &why));
+	talloc_free(c);
+}
+
+/* A response in fragments keeps its call until the last one. */
+static void test_fragmented_response_and_multiplexing(void **state)
+{
+	struct ipcguard_calls *c = ipcguard_calls_new(NULL);
+	struct ipcguard_call call;
+	const char *why = NULL;
+
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_BIND, 1, 0, &why));
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_BIND_ACK, 1, true,
+					  &call, &why));
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, 2, 15,
+					&why));
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, 3, 21,
+					&why));
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_RESPONSE, 2,
+					  false, &call, &why));
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_RESPONSE, 2,
+					  false, &call, &why));
+	assert_int_equal(ipcguard_calls_count(c), 2);
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_RESPONSE, 2,
+					  true, &call, &why));
+	assert_int_equal(ipcguard_calls_count(c), 1);
+	/* Multiplexed, Samba may finish a later call first. */
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, 4, 21,
+					&why));
+	ipcguard_calls_set_multiplexed(c);
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_RESPONSE, 4,
+					  true, &call, &why));
+	assert_int_equal(call.call_id, 4);
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_RESPONSE, 3,
+					  true, &call, &why));
+	assert_int_equal(call.opnum, 21);
+	talloc_free(c);
+}
+
+static void test_outstanding_call_limit(void **state)
+{
+	struct ipcguard_calls *c = ipcguard_calls_new(NULL);
+	const char *why = NULL;
+	uint32_t i;
+
+	for (i = 0; i < IPCGUARD_MAX_OUTSTANDING_CALLS; i++) {
+		assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, i,
+						0, &why));
+	}
+	assert_false(ipcguard_calls_send(c, IPCGUARD_CALL_REQUEST, i, 0,
+					 &why));
+	assert_non_null(strstr(why, "too many"));
+	talloc_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +272,10 @@ int main(void)
 		cmocka_unit_test(test_answers_must_fit_the_offer),
 		cmocka_unit_test(test_refusals_settle_the_offer),
 		cmocka_unit_test(test_context_limit),
+		cmocka_unit_test(test_reused_outstanding_call_id_is_refused),
+		cmocka_unit_test(test_answers_match_their_kind_and_order),
+		cmocka_unit_test(test_fragmented_response_and_multiplexing),
+		cmocka_unit_test(test_outstanding_call_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
