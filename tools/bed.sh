@@ -86,6 +86,17 @@ create() {
 	local suite=$1 base mirror stage root version name
 	if root=$(bed_root "$suite"); then
 		log "using the $suite bed with samba $(cat "$root/.ipcguard-bed-ready"): $root"
+		# Packages the dependency list gained since the bed was made
+		# (a second's check when none): a run has no network.
+		mkdir -p "$root/ipcguard/tools"
+		cp "$here/tools/install-deps.sh" "$root/ipcguard/tools/"
+		enter "$root" shared /ipcguard/tools/install-deps.sh \
+			> "$root/../deps-update.log" 2>&1 ||
+			die "updating the $suite bed's packages failed; see" \
+			    "$root/../deps-update.log"
+		grep -h '^install-deps: installing' "$root/../deps-update.log" \
+			>&2 || true
+		rm -rf "$root/ipcguard"
 		echo "$root"
 		return
 	fi
