@@ -108,6 +108,15 @@ fuzz:
 	./build/sanitized/fuzz_contexts -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz-corpus-contexts
 
+# The stateful differential fuzzer of the gate (random binds, alter
+# contexts and requests through smbd and the gate to the real
+# samba-dcerpcd, whose log of executed calls is the oracle), longer than
+# make test's 30 s: make fuzz-gate FUZZ_SECONDS=3600.  A violation leaves
+# a sequence in build/fuzz-stateful/ for stateful_fuzz.py --replay.
+.PHONY: fuzz-gate
+fuzz-gate: build
+	$(PYTHON) tests/integration/stateful_fuzz.py --seconds $(FUZZ_SECONDS)
+
 # The gate's integration tests with ipcguardd under valgrind; logs in
 # build/valgrind/.  Fails on any valgrind error or definite leak.
 # VALGRIND_EXTRA=--track-origins=yes to see where uninitialised bytes

@@ -324,7 +324,7 @@ class Server(Instance):
 
     def __init__(self, ipcguard=None, gate=True, shares=None,
                  extra_global=None, vfs=True, role=None, module=None,
-                 netns=False):
+                 netns=False, gate_args=None):
         self.dir = tempfile.mkdtemp(prefix='ipcguard-it-')
         CREATED_DIRS.append(self.dir)
         os.chmod(self.dir, 0o755)
@@ -348,6 +348,9 @@ class Server(Instance):
         self.gate_log = os.path.join(self.dir, 'log', 'ipcguardd.log')
         self.ipcguard = dict(ipcguard or {})
         self.use_gate = gate
+        # More arguments for the gate, e.g. ['-d', '10']: samba-dcerpcd,
+        # which the gate starts, and its workers log at the gate's level.
+        self.gate_args = list(gate_args or [])
         self.vfs = vfs
         self.module = module
         self.role = role
@@ -499,7 +502,8 @@ class Server(Instance):
         overlay = module_overlay(self.dir, self.module) if self.vfs else []
         self.gate_proc = self._spawn(
             overlay + wrapper + [GATE, '--foreground',
-             '--no-process-group', '--debug-stdout', '-s', self.conf],
+             '--no-process-group', '--debug-stdout', '-s', self.conf] +
+            self.gate_args,
             'ipcguardd.log', env=sanitizer_env() if SANITIZED_GATE else None)
         if not wait:
             return self.gate_proc

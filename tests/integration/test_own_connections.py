@@ -91,16 +91,30 @@ class WorkerLogs:
         return glob.glob(os.path.join(self.base, 'log.rpcd_*')) + \
             glob.glob(os.path.join(self.base, 'log.samba-dcerpcd'))
 
-    def text(self):
-        out = self.instance.logs()
-        for path in self.paths():
+    def all_paths(self):
+        logdir = os.path.join(self.instance.dir, 'log')
+        return self.paths() + [
+            os.path.join(logdir, name) for name in sorted(os.listdir(logdir))
+            if os.path.isfile(os.path.join(logdir, name))]
+
+    def mark(self):
+        """Where each log ends now, for since()."""
+        return {path: os.path.getsize(path) for path in self.all_paths()}
+
+    def since(self, mark):
+        out = ''
+        for path in self.all_paths():
             try:
                 with open(path, errors='replace') as f:
-                    f.seek(self.start.get(path, 0))
+                    f.seek(mark.get(path, self.start.get(path, 0)))
                     out += f.read()
             except FileNotFoundError:
                 pass
         return out
+
+    def text(self):
+        """Everything logged since the test began."""
+        return self.since({})
 
     def wait(self, pattern, timeout=10):
         deadline = time.time() + timeout * harness.TIMEOUT_SCALE
