@@ -137,6 +137,12 @@ struct gate_tcp_listening {
 	unsigned long inode;
 };
 
+/* Ports low to high, both included. */
+struct gate_tcp_range {
+	uint16_t low;
+	uint16_t high;
+};
+
 /* The TCP door: gate_tcp.c, gate_tcp_ports.c. */
 struct gate_tcp_door {
 	struct ipcguardd *gate;
@@ -145,8 +151,8 @@ struct gate_tcp_door {
 	struct tevent_fd *fde[2];
 	struct ipcguardd_listener *listener;	/* counters, for status */
 	/* The ports redirected to the door, sorted, and as text. */
-	uint16_t ports[GATE_TCP_MAX_PORTS];
-	size_t num_ports;
+	struct gate_tcp_range ranges[GATE_TCP_MAX_PORTS];
+	size_t num_ranges;
 	char *ports_text;
 	bool applied;		/* the nftables table is in place */
 	time_t verified;		/* when it was last seen there */

@@ -2,11 +2,21 @@
  * ipcguardd: which TCP ports the door stands in front of, and the packet
  * filter rule that sends their callers to it.
  *
- * Samba's RPC ports are port 135 and whatever ports in "rpc server
- * dynamic port range" (or "rpc server port") a Samba RPC process listens
- * on; they change when Samba restarts, so they are found again every
- * second from /proc, and the nftables table "inet ipcguard" is replaced,
- * in one transaction, when they change.  Whoever flushes the ruleset (a
+ * Samba's RPC ports are port 135, "rpc server port" and whichever ports
+ * of "rpc server dynamic port range" a Samba RPC process listens on; the
+ * last change whenever Samba restarts.  A door that followed them would
+ * leave a new port open until it noticed (anonymous callers enumerated
+ * users in that moment), so the door stands in front of the whole range
+ * from its start, listening or not: no connection from outside reaches a
+ * Samba RPC port without passing it, at boot, across restarts of Samba,
+ * reloads and port changes.  Only ports that another program listens on
+ * in the range (found in /proc every second) are left out, so that the
+ * door does not break them; a port Samba holds is never left out.  A
+ * connection established before the table was in place (the gate's
+ * first start, a flushed ruleset) is reset by the table's input chain
+ * rather than left unjudged.  The nftables table "inet ipcguard" is
+ * replaced, in one transaction, when the set changes.  Whoever flushes
+ * the ruleset (a
  * reload of Debian's nftables.service starts with "flush ruleset") takes
  * the table away with the rest: it is looked for every few seconds and
  * put back.  Only connections from outside
@@ -167,32 +177,126 @@ static int port_cmp(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-static char *door_ruleset(TALLOC_CTX *mem_ctx, const uint16_t *ports,
-			  size_t n, unsigned door_port)
+static int range_cmp(const void *a, const void *b)
 {
-	char *s = talloc_strdup(mem_ctx,
-				IPCGUARD_NFT_FRESH
-				"table " IPCGUARD_NFT_TABLE " {\n"
-				"\tset rpc_ports {\n"
-				"\t\ttype inet_service\n"
-				"\t\telements = { ");
+	return port_cmp(&((const struct gate_tcp_range *)a)->low,
+			&((const struct gate_tcp_range *)b)->low);
+}
+
+static size_t add_range(struct gate_tcp_range *r, size_t n, unsigned low,
+			unsigned high)
+{
+	if (low <= high && high <= UINT16_MAX && n < GATE_TCP_MAX_PORTS) {
+		r[n++] = (struct gate_tcp_range) { .low = low, .high = high };
+	}
+	return n;
+}
+
+/*
+ * The ports to redirect: 135, "rpc server port" and the dynamic range,
+ * less the door's own port and those another program listens on in the
+ * range (l[], with Samba's sockets' inodes 0: find_owners()).  Sorted and
+ * merged into r[]; returns how many ranges.
+ */
+static size_t door_ranges(unsigned door_port,
+			  const struct gate_tcp_listening *l, size_t n,
+			  struct gate_tcp_range *r)
+{
+	unsigned low = lp_rpc_low_port(), high = lp_rpc_high_port();
+	unsigned server_port = lp_rpc_server_port();
+	/* Room for 135, the server port and the ranges between holes. */
+	uint16_t holes[GATE_TCP_MAX_PORTS - 3];
+	size_t nh = 0, nr = 0, i, m;
+	unsigned start = low;
+
+	if (door_port >= low && door_port <= high) {
+		holes[nh++] = door_port;
+	}
+	/* Past the room, other programs' ports stay behind the door. */
+	for (i = 0; i < n && nh < ARRAY_SIZE(holes); i++) {
+		if (l[i].inode != 0 && l[i].port >= low &&
+		    l[i].port <= high) {
+			holes[nh++] = l[i].port;
+		}
+	}
+	qsort(holes, nh, sizeof(holes[0]), port_cmp);
+	if (door_port != EPMAPPER_PORT) {
+		nr = add_range(r, nr, EPMAPPER_PORT, EPMAPPER_PORT);
+	}
+	if (server_port != 0 && server_port != door_port) {
+		nr = add_range(r, nr, server_port, server_port);
+	}
+	for (i = 0; i < nh; i++) {
+		if (holes[i] > start) {
+			nr = add_range(r, nr, start, holes[i] - 1);
+		}
+		if (holes[i] >= start) {
+			start = holes[i] + 1;
+		}
+	}
+	nr = add_range(r, nr, start, high);
+	qsort(r, nr, sizeof(r[0]), range_cmp);
+	for (i = 1, m = 0; i < nr; i++) {
+		if (r[i].low <= (unsigned)r[m].high + 1) {
+			r[m].high = MAX(r[m].high, r[i].high);
+		} else {
+			r[++m] = r[i];
+		}
+	}
+	return nr == 0 ? 0 : m + 1;
+}
+
+static char *ranges_text(TALLOC_CTX *mem_ctx, const struct gate_tcp_range *r,
+			 size_t n, const char *sep)
+{
+	char *s = talloc_strdup(mem_ctx, "");
 	size_t i;
 
 	for (i = 0; s != NULL && i < n; i++) {
-		s = talloc_asprintf_append_buffer(s, "%s%u", i > 0 ? ", " : "",
-						  (unsigned)ports[i]);
+		s = talloc_asprintf_append_buffer(s, "%s%u", i > 0 ? sep : "",
+						  (unsigned)r[i].low);
+		if (s != NULL && r[i].high != r[i].low) {
+			s = talloc_asprintf_append_buffer(s, "-%u",
+							  (unsigned)r[i].high);
+		}
 	}
-	if (s == NULL) {
+	return s;
+}
+
+static char *door_ruleset(TALLOC_CTX *mem_ctx,
+			  const struct gate_tcp_range *r, size_t n,
+			  unsigned door_port)
+{
+	char *elements = ranges_text(mem_ctx, r, n, ", ");
+	char *s = NULL;
+
+	if (elements == NULL) {
 		return NULL;
 	}
-	return talloc_asprintf_append_buffer(
-		s, " }\n\t}\n"
-		"\tchain prerouting {\n"
-		"\t\ttype nat hook prerouting priority dstnat; "
-		"policy accept;\n"
-		"\t\tfib daddr type local tcp dport @rpc_ports "
-		"redirect to :%u\n"
-		"\t}\n}\n", door_port);
+	/* Redirected connections reach input with the door's port: what
+	 * still arrives there for an RPC port predates the table. */
+	s = talloc_asprintf(mem_ctx,
+			    IPCGUARD_NFT_FRESH
+			    "table " IPCGUARD_NFT_TABLE " {\n"
+			    "\tset rpc_ports {\n"
+			    "\t\ttype inet_service\n"
+			    "\t\tflags interval\n"
+			    "\t\telements = { %s }\n"
+			    "\t}\n"
+			    "\tchain prerouting {\n"
+			    "\t\ttype nat hook prerouting priority dstnat; "
+			    "policy accept;\n"
+			    "\t\tfib daddr type local tcp dport @rpc_ports "
+			    "redirect to :%u\n"
+			    "\t}\n"
+			    "\tchain input {\n"
+			    "\t\ttype filter hook input priority filter; "
+			    "policy accept;\n"
+			    "\t\tiifname != \"lo\" fib daddr type local "
+			    "tcp dport @rpc_ports counter\n"
+			    "\t}\n}\n", elements, door_port);
+	TALLOC_FREE(elements);
+	return s;
 }
 
 bool gate_tcp_port_redirected(struct ipcguardd *gate, uint16_t port)
@@ -200,8 +304,9 @@ bool gate_tcp_port_redirected(struct ipcguardd *gate, uint16_t port)
 	struct gate_tcp_door *door = gate->door;
 	size_t i;
 
-	for (i = 0; door != NULL && i < door->num_ports; i++) {
-		if (door->ports[i] == port && port != door->port) {
+	for (i = 0; door != NULL && i < door->num_ranges; i++) {
+		if (port >= door->ranges[i].low &&
+		    port <= door->ranges[i].high && port != door->port) {
 			return true;
 		}
 	}
@@ -237,8 +342,8 @@ void gate_tcp_ports_refresh(struct ipcguardd *gate)
 {
 	struct gate_tcp_door *door = gate->door;
 	struct gate_tcp_listening l[GATE_TCP_MAX_PORTS];
-	uint16_t ports[GATE_TCP_MAX_PORTS];
-	size_t n = 0, num = 0, i, j;
+	struct gate_tcp_range ranges[GATE_TCP_MAX_PORTS];
+	size_t n = 0, num = 0;
 	char *script = NULL, *error = NULL;
 
 	if (door == NULL || door->fd[0] == -1) {
@@ -255,24 +360,12 @@ void gate_tcp_ports_refresh(struct ipcguardd *gate)
 	door->num_seen = n;
 	memcpy(door->seen, l, n * sizeof(l[0]));
 	find_owners(l, n);
-	ports[num++] = EPMAPPER_PORT;
-	for (i = 0; i < n; i++) {
-		bool dup = false;
-
-		for (j = 0; j < num; j++) {
-			dup = dup || ports[j] == l[i].port;
-		}
-		if (l[i].inode == 0 && !dup && l[i].port != door->port &&
-		    num < ARRAY_SIZE(ports)) {
-			ports[num++] = l[i].port;
-		}
-	}
-	qsort(ports, num, sizeof(ports[0]), port_cmp);
-	if (door->applied && num == door->num_ports &&
-	    memcmp(ports, door->ports, num * sizeof(ports[0])) == 0) {
+	num = door_ranges(door->port, l, n, ranges);
+	if (door->applied && num == door->num_ranges &&
+	    memcmp(ranges, door->ranges, num * sizeof(ranges[0])) == 0) {
 		return;
 	}
-	script = door_ruleset(door, ports, num, door->port);
+	script = door_ruleset(door, ranges, num, door->port);
 	error = script != NULL ? ipcguard_nft_run(door, script) :
 		talloc_strdup(door, "out of memory");
 	TALLOC_FREE(script);
@@ -288,16 +381,11 @@ void gate_tcp_ports_refresh(struct ipcguardd *gate)
 		door->num_seen = 0;
 		return;
 	}
-	memcpy(door->ports, ports, num * sizeof(ports[0]));
-	door->num_ports = num;
+	memcpy(door->ranges, ranges, num * sizeof(ranges[0]));
+	door->num_ranges = num;
 	door->applied = true;
 	door->verified = time(NULL);
-	script = talloc_strdup(door, "");
-	for (i = 0; script != NULL && i < num; i++) {
-		script = talloc_asprintf_append_buffer(script, "%s%u",
-						       i > 0 ? "," : "",
-						       (unsigned)ports[i]);
-	}
+	script = ranges_text(door, ranges, num, ",");
 	TALLOC_FREE(door->ports_text);
 	door->ports_text = script;
 	DBG_NOTICE("ipcguardd: TCP door on port %u stands in front of "

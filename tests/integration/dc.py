@@ -168,6 +168,85 @@ except Exception as e:
 '''
 
 
+# An anonymous caller from outside that keeps trying SAMR user
+# enumeration straight to each of the given ports (no endpoint mapper, as
+# one that knows the ports would), as fast as it can, until the file
+# `stop` exists; prints one JSON line per answer with user names, then a
+# summary.
+_SAMR_HAMMER = r'''
+import json, os, sys, time
+from impacket.dcerpc.v5 import transport, samr
+ip, stop = sys.argv[1], sys.argv[2]
+ports = [int(p) for p in sys.argv[3:]]
+tries = 0
+leaks = 0
+while not os.path.exists(stop):
+    for port in ports:
+        tries += 1
+        try:
+            t = transport.DCERPCTransportFactory(
+                'ncacn_ip_tcp:%s[%d]' % (ip, port))
+            t.set_connect_timeout(2)
+            dce = t.get_dce_rpc()
+            dce.connect()
+            dce.bind(samr.MSRPC_UUID_SAMR)
+            h = samr.hSamrConnect(dce)['ServerHandle']
+            doms = [d['Name'] for d in samr.hSamrEnumerateDomainsInSamServer(
+                dce, h)['Buffer']['Buffer']]
+            name = [d for d in doms if d.lower() != 'builtin'][0]
+            sid = samr.hSamrLookupDomainInSamServer(dce, h, name)['DomainId']
+            dh = samr.hSamrOpenDomain(dce, h, domainId=sid)['DomainHandle']
+            users = samr.hSamrEnumerateUsersInDomain(dce, dh)['Buffer'][
+                'Buffer']
+            leaks += 1
+            print(json.dumps({'leak': [u['Name'] for u in users],
+                              'port': port, 'time': time.time()}),
+                  flush=True)
+        except Exception:
+            time.sleep(0.01)
+print(json.dumps({'tries': tries, 'leaks': leaks}), flush=True)
+'''
+
+
+# An anonymous caller that binds samr straight to a port and connects
+# (SamrConnect) once the file `start` exists, prints "connected", and
+# once the file `go` exists asks for the domains on the same connection.
+_HELD_SAMR = r'''
+import json, os, sys, time
+from impacket.dcerpc.v5 import transport, samr
+ip, port, start, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+while not os.path.exists(start):
+    time.sleep(0.01)
+try:
+    t = transport.DCERPCTransportFactory('ncacn_ip_tcp:%s[%d]' % (ip, port))
+    dce = t.get_dce_rpc()
+    dce.connect()
+    dce.bind(samr.MSRPC_UUID_SAMR)
+    h = samr.hSamrConnect(dce)['ServerHandle']
+except Exception as e:
+    print(json.dumps({'connected': False, 'error': str(e)}), flush=True)
+    sys.exit(0)
+print(json.dumps({'connected': True}), flush=True)
+while not os.path.exists(go):
+    time.sleep(0.05)
+try:
+    doms = samr.hSamrEnumerateDomainsInSamServer(dce, h)['Buffer']['Buffer']
+    print(json.dumps({'answered': [d['Name'] for d in doms]}), flush=True)
+except Exception as e:
+    print(json.dumps({'answered': None, 'error': str(e)}), flush=True)
+'''
+
+
+def door_covers(spec, port):
+    """Whether the door's port list ("135,49152-65535", as its log line
+    and ipcguard status give it) holds port."""
+    for part in spec.split(','):
+        low, _, high = part.partition('-')
+        if int(low) <= port <= int(high or low):
+            return True
+    return False
+
+
 # A caller that crafts its own PDUs (impacket's classes, raw socket):
 # binds samr, authenticates as the mode says, then calls samr opnum 64
 # (Connect5) and reports what came back.  Modes: spnego-anonymous (SPNEGO
@@ -884,6 +963,71 @@ class DC(harness.Instance):
             capture_output=True, text=True, errors='replace',
             timeout=timeout, env=self._client_env()))
 
+    def samr_hammer(self, ports):
+        """_SAMR_HAMMER in the client namespace against ports, running
+        (a Popen) until stop_hammer()."""
+        self.hammer_stop = os.path.join(self.dir, 'client', 'hammer-stop')
+        if os.path.exists(self.hammer_stop):
+            os.unlink(self.hammer_stop)
+        return subprocess.Popen(
+            self.in_client(self.client_mounts() + [
+                sys.executable, '-c', _SAMR_HAMMER, self.ip,
+                self.hammer_stop] + [str(p) for p in ports]),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=self._client_env())
+
+    def held_samr(self, port):
+        """_HELD_SAMR in the client namespace: (Popen, start file, go
+        file); read its lines with proc.stdout.readline()."""
+        start = os.path.join(self.dir, 'client', 'held-start')
+        go = os.path.join(self.dir, 'client', 'held-go')
+        for f in (start, go):
+            if os.path.exists(f):
+                os.unlink(f)
+        proc = subprocess.Popen(
+            self.in_client(self.client_mounts() + [
+                sys.executable, '-c', _HELD_SAMR, self.ip, str(port),
+                start, go]),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=self._client_env())
+        return proc, start, go
+
+    def stop_hammer(self, proc, timeout=60):
+        """The hammer's lines: its leaks, then its summary."""
+        open(self.hammer_stop, 'w').close()
+        out, _ = proc.communicate(timeout=timeout)
+        return [json.loads(line) for line in out.splitlines()
+                if line.startswith('{')]
+
+    def restart_samba(self):
+        """Stop samba and every process it started (the gate stays), then
+        start it again, as systemctl restart samba-ad-dc would."""
+        gate = self.gate_proc.pid if self.gate_proc is not None else None
+        dc = _netns_inode(self.dc_ns)
+
+        def samba_pids():
+            return [pid for pid in self._our_pids()
+                    if pid != gate and _proc_netns_inode(pid) == dc and
+                    not self._descends_from(pid, gate)]
+        self._kill(self.samba)
+        self.procs.remove(self.samba)
+        left = harness.stop_pids(samba_pids)
+        if left:
+            raise RuntimeError('samba left %s running' % left)
+        return self.start_samba()
+
+    @staticmethod
+    def _descends_from(pid, ancestor):
+        while ancestor is not None and pid > 1:
+            if pid == ancestor:
+                return True
+            try:
+                with open('/proc/%d/stat' % pid) as f:
+                    pid = int(f.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                return False
+        return False
+
     def join_machine(self):
         """Join the client namespace's Samba identity (CLIENT_NETBIOS) to
         the domain with `net ads join` as Administrator (NTLM over LDAP,
@@ -910,11 +1054,12 @@ class DC(harness.Instance):
 
     # -- on the DC --------------------------------------------------------
 
-    def in_dc_run(self, argv, timeout=60):
+    def in_dc_run(self, argv, timeout=60, input=None):
         """Any command in the DC's network namespace."""
         return Result(subprocess.run(
             self.in_dc(list(argv)), capture_output=True, text=True,
-            errors='replace', timeout=timeout, env=CLIENT_ENV))
+            errors='replace', timeout=timeout, env=CLIENT_ENV,
+            input=input))
 
     def listening(self):
         """(address, port, process) of every TCP socket listening in
