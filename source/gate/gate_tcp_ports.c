@@ -293,7 +293,7 @@ static char *door_ruleset(TALLOC_CTX *mem_ctx,
 			    "\t\ttype filter hook input priority filter; "
 			    "policy accept;\n"
 			    "\t\tiifname != \"lo\" fib daddr type local "
-			    "tcp dport @rpc_ports counter\n"
+			    "tcp dport @rpc_ports reject with tcp reset\n"
 			    "\t}\n}\n", elements, door_port);
 	TALLOC_FREE(elements);
 	return s;
