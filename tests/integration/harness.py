@@ -590,8 +590,9 @@ class Server(Instance):
             argv += ['--option=client max protocol=%s' % proto,
                      '--option=client min protocol=%s' % proto]
         argv += ['-c', cmd, '127.0.0.1']
-        return Result(subprocess.run(self.wrap + argv, capture_output=True, text=True,
-                                     timeout=timeout, env=CLIENT_ENV))
+        return Result(subprocess.run(self.wrap + argv, capture_output=True,
+                                     text=True, timeout=timeout,
+                                     env=CLIENT_ENV))
 
     def smbclient(self, who, share, cmd='ls', proto=None, timeout=60):
         argv = ['smbclient', '-s', self.conf, '-p', str(self.port)]
@@ -599,8 +600,9 @@ class Server(Instance):
         if proto:
             argv += ['-m', proto]
         argv += ['//127.0.0.1/%s' % share, '-c', cmd]
-        return Result(subprocess.run(self.wrap + argv, capture_output=True, text=True,
-                                     timeout=timeout, env=CLIENT_ENV))
+        return Result(subprocess.run(self.wrap + argv, capture_output=True,
+                                     text=True, timeout=timeout,
+                                     env=CLIENT_ENV))
 
     def smbcontrol(self, dest, *args):
         return Result(subprocess.run(
