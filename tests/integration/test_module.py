@@ -1,8 +1,11 @@
 """Issue 2: the ipcguard VFS module inside Debian's real smbd."""
 
 import os
+import pwd
 import re
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -187,3 +190,41 @@ def test_a_module_built_for_another_samba_fails_closed_and_says_so():
     # The module built here, in the same smbd setup, is served.
     with Server(ipcguard={}) as s:
         assert s.smbclient('user', 'public').rc == 0
+
+
+def test_homes_and_ipc_spellings_are_judged_as_what_they_reach():
+    """Issue 24, item 6: [homes] gives every user a share named after
+    them, and IPC$ can be spelled many ways.  An anonymous caller gets
+    no home, whatever name it asks for, and no IPC$ while nothing is
+    listed for it; a user still reaches their own home."""
+    parent = tempfile.mkdtemp(prefix='ipcguard-home-')
+    os.chmod(parent, 0o755)
+    home = os.path.join(parent, harness.TEST_USER)
+    os.makedirs(home)
+    # The test account's home is put back as it was.
+    old_home = pwd.getpwnam(harness.TEST_USER).pw_dir
+    with open(os.path.join(home, 'mine.txt'), 'w') as f:
+        f.write('mine\n')
+    shutil.chown(home, harness.TEST_USER)
+    subprocess.run(['usermod', '-d', home, harness.TEST_USER], check=True)
+    try:
+        with Server(ipcguard={'null session shares': 'public',
+                              'everyone includes anonymous': 'yes'},
+                    shares={'public': {}, 'homes': {
+                        'browseable': 'no', 'path': '%H'}}) as s:
+            for name in (harness.TEST_USER, 'homes', 'nobody', 'HOMES'):
+                r = s.smbclient('anonymous', name)
+                assert r.rc != 0 and re.search(
+                    'NT_STATUS_(UNSUCCESSFUL|BAD_NETWORK_NAME)', r.out), \
+                    (name, r)
+            for name in ('IPC$', 'ipc$', 'Ipc$'):
+                assert refused(s.smbclient('anonymous', name)), name
+            s.wait_log(r"refused ipc 'IPC\$' to anonymous session")
+            r = s.smbclient('user', harness.TEST_USER, 'get mine.txt '
+                            '/dev/null')
+            assert r.rc == 0, r
+            assert s.smbclient('anonymous', 'public').rc == 0
+    finally:
+        subprocess.run(['usermod', '-d', old_home, harness.TEST_USER],
+                       check=True)
+        shutil.rmtree(parent, ignore_errors=True)
