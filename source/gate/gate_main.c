@@ -343,7 +343,13 @@ int main(int argc, const char *argv[])
 	messaging_register(gate->msg, gate, MSG_SMB_CONF_UPDATED,
 			   gate_reload);
 
-	if (cmdline_daemon_cfg->fork) {
+	/*
+	 * Ready once the pipes are gated and the TCP door's table is in
+	 * place: systemd (Type=notify, as smbd's unit) starts Samba only
+	 * then, so there is no moment at boot in which a Samba RPC port
+	 * is open without the door.
+	 */
+	if (!cmdline_daemon_cfg->interactive) {
 		daemon_ready("ipcguardd");
 	}
 	tevent_loop_wait(gate->ev);

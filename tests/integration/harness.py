@@ -351,6 +351,8 @@ class Server(Instance):
         # More arguments for the gate, e.g. ['-d', '10']: samba-dcerpcd,
         # which the gate starts, and its workers log at the gate's level.
         self.gate_args = list(gate_args or [])
+        # More environment for the gate (NOTIFY_SOCKET, ...).
+        self.gate_env = {}
         self.vfs = vfs
         self.module = module
         self.role = role
@@ -504,11 +506,17 @@ class Server(Instance):
             overlay + wrapper + [GATE, '--foreground',
              '--no-process-group', '--debug-stdout', '-s', self.conf] +
             self.gate_args,
-            'ipcguardd.log', env=sanitizer_env() if SANITIZED_GATE else None)
+            'ipcguardd.log', env=self.gate_environment())
         if not wait:
             return self.gate_proc
         return wait_gate(self.gate_proc, ctl, bool(wrapper),
                          lambda: self.read('ipcguardd.log'))
+
+    def gate_environment(self):
+        env = sanitizer_env() if SANITIZED_GATE else None
+        if self.gate_env:
+            env = dict(env or os.environ, **self.gate_env)
+        return env
 
     def stop_gate(self):
         if self.gate_proc is not None:

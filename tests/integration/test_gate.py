@@ -1,9 +1,11 @@
 """Issue 3: ipcguardd between Debian's smbd and samba-dcerpcd."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -277,3 +279,29 @@ def test_rpc_start_on_demand_helpers_off():
         assert gate_refused(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
         r = s.rpcclient('anonymous', 'lsaquery')
         assert got_through(r, 'lsarpc'), r
+
+
+def test_gate_tells_systemd_it_is_ready_only_once_pipes_are_gated():
+    """The unit is Type=notify, as smbd's: smbd, samba-ad-dc and
+    samba-dcerpcd (ordered after it) start once the gate says READY=1,
+    which it says when every pipe it gates has its socket (and a TCP
+    door its table: test_dc.py)."""
+    notify_dir = tempfile.mkdtemp(prefix='ipcguard-notify-')
+    path = os.path.join(notify_dir, 'notify')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(30 * harness.TIMEOUT_SCALE)
+    try:
+        s = Server(ipcguard={'null session pipes': 'lsarpc'})
+        s.gate_env = {'NOTIFY_SOCKET': path}
+        with s:
+            message = sock.recv(4096).decode()
+            assert 'READY=1' in message, message
+            np = os.path.join(s.gate_dir, 'np')
+            assert os.path.exists(os.path.join(np, 'lsarpc')), \
+                os.listdir(np)
+            assert got_through(s.rpcclient('anonymous', 'lsaquery'),
+                               'lsarpc')
+    finally:
+        sock.close()
+        shutil.rmtree(notify_dir, ignore_errors=True)
