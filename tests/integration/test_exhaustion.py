@@ -394,3 +394,51 @@ def test_probe_does_not_hang_tree_connects():
             for c in fillers:
                 c.close()
             fake.close()
+
+
+def test_a_client_that_never_reads_takes_nothing_from_others():
+    """Issue 24, item 6: a client that writes call after call on one
+    pipe and never reads an answer.  Its answers pile up until smbd
+    disconnects the pipe (plain Samba does at the second write), the
+    relay's back-pressure stops its direction, or the gate ends it at
+    256 calls without an answer; whichever comes first, other clients
+    are answered as before, the gate stays up, and its descriptors come
+    back once the hog is gone."""
+    from impacket.dcerpc.v5 import srvs
+    from impacket.smbconnection import SMBConnection
+    from test_contexts import bind_pdu, get_info_stub, item, request_pdu
+
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        assert srvinfo_ok(s.rpcclient('user', 'srvinfo'))
+        idle = open_fds(s.gate_proc.pid)
+        hog = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port,
+                            timeout=5)
+        hog.login(harness.TEST_USER, harness.TEST_PASSWORD)
+        tid = hog.connectTree('IPC$')
+        fid = hog.openFile(tid, '\\srvsvc')
+        hog.writeFile(tid, fid, bind_pdu(1, [item(0, srvs.MSRPC_UUID_SRVS)]))
+        stub = get_info_stub()
+        written = 0
+        start = time.time()
+        try:
+            for call_id in range(2, 20002):
+                hog.writeFile(tid, fid, request_pdu(0, 21, stub, call_id))
+                written += 1
+                if time.time() - start > 30:
+                    break
+        except Exception:
+            # smbd ends such a pipe (plain Samba at its second write,
+            # through the gate a few hundred later), or a write blocks.
+            pass
+        # Others are answered as before, while the hog holds its pipe.
+        r, seconds = timed(s.rpcclient, 'user', 'srvinfo')
+        assert srvinfo_ok(r) and seconds < 10, (r, seconds)
+        assert s.gate_proc.poll() is None
+        try:
+            hog.getSMBServer().get_socket().close()
+        except Exception:
+            pass
+        wait_for(lambda: open_fds(s.gate_proc.pid) <= idle, 20,
+                 'the gate back at %d descriptors (wrote %d calls)' % (
+                     idle, written))
+        assert srvinfo_ok(s.rpcclient('user', 'srvinfo'))
