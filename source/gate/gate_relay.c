@@ -243,19 +243,17 @@ static bool relay_response(struct gate_relay_state *state, uint8_t *pdu,
 	return true;
 }
 
-/* A client PDU that starts no call the server answers. */
-#define CALL_NONE (-1)
-
 /*
  * Whether a client PDU may start a call: the server answers binds, alter
  * contexts and requests (from their first fragment), and a call id still
- * owed an answer must not start another (ipcguard_calls.h).  *kind: the
- * call it starts, or CALL_NONE.  false if the relay ended.
+ * owed an answer must not start another (ipcguard_calls.h).  *starts says
+ * whether it starts one, *kind which.  false if the relay ended.
  */
 static bool call_may_start(struct gate_relay_state *state,
-			   const struct ncacn_packet *pkt, int *kind)
+			   const struct ncacn_packet *pkt, bool *starts,
+			   enum ipcguard_call_kind *kind)
 {
-	*kind = CALL_NONE;
+	*starts = false;
 	switch (pkt->ptype) {
 	case DCERPC_PKT_BIND:
 		*kind = IPCGUARD_CALL_BIND;
@@ -272,6 +270,7 @@ static bool call_may_start(struct gate_relay_state *state,
 	default:
 		return true;
 	}
+	*starts = true;
 	if (!ipcguard_calls_outstanding(state->calls, pkt->call_id)) {
 		return true;
 	}
@@ -289,7 +288,8 @@ static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 	struct relay_direction *dir = &state->upstream;
 	struct ncacn_packet *pkt = NULL;
 	enum pdu_fate fate = PDU_FORWARD;
-	int kind = CALL_NONE;
+	enum ipcguard_call_kind kind = IPCGUARD_CALL_REQUEST;
+	bool starts = false;
 	uint32_t call_id = 0;
 	uint16_t context_id = 0;
 	uint16_t opnum = 0;
@@ -302,7 +302,7 @@ static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 		relay_end(state, "client closed");
 		return false;
 	}
-	if (!call_may_start(state, pkt, &kind)) {
+	if (!call_may_start(state, pkt, &starts, &kind)) {
 		TALLOC_FREE(pkt);
 		return false;
 	}
@@ -312,9 +312,8 @@ static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 	context_id = pkt->ptype == DCERPC_PKT_REQUEST ?
 		pkt->u.request.context_id : 0;
 	TALLOC_FREE(pkt);
-	if (fate == PDU_FORWARD && kind != CALL_NONE &&
-	    !ipcguard_calls_send(state->calls, (enum ipcguard_call_kind)kind,
-				 call_id, opnum, &why)) {
+	if (fate == PDU_FORWARD && starts &&
+	    !ipcguard_calls_send(state->calls, kind, call_id, opnum, &why)) {
 		log_closing(conn, why, call_id);
 		relay_end(state, "too many calls without an answer");
 		return false;
