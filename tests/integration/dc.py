@@ -138,7 +138,21 @@ sys.exit(1 if ports else 0)
 
 # SAMR over ncacn_ip_tcp straight to a port: argv ip port user password
 # domain; prints one JSON line.
-_SAMR_OVER_TCP = r'''
+# The domains and the account domain's users, on a dce bound to samr.
+_SAMR_USERS = r'''
+from impacket.dcerpc.v5 import samr
+def samr_users(dce):
+    h = samr.hSamrConnect(dce)['ServerHandle']
+    doms = [d['Name'] for d in
+            samr.hSamrEnumerateDomainsInSamServer(dce, h)['Buffer']['Buffer']]
+    name = [d for d in doms if d.lower() != 'builtin'][0]
+    sid = samr.hSamrLookupDomainInSamServer(dce, h, name)['DomainId']
+    dh = samr.hSamrOpenDomain(dce, h, domainId=sid)['DomainHandle']
+    users = samr.hSamrEnumerateUsersInDomain(dce, dh)['Buffer']['Buffer']
+    return doms, [u['Name'] for u in users]
+'''
+
+_SAMR_OVER_TCP = _SAMR_USERS + r'''
 import json, sys
 from impacket.dcerpc.v5 import transport, samr, rpcrt
 ip, port, user, password, domain, authn = sys.argv[1:7]
@@ -154,15 +168,8 @@ try:
         dce.set_auth_level(rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
     dce.connect()
     dce.bind(samr.MSRPC_UUID_SAMR)
-    h = samr.hSamrConnect(dce)['ServerHandle']
-    doms = [d['Name'] for d in
-            samr.hSamrEnumerateDomainsInSamServer(dce, h)['Buffer']['Buffer']]
-    name = [d for d in doms if d.lower() != 'builtin'][0]
-    sid = samr.hSamrLookupDomainInSamServer(dce, h, name)['DomainId']
-    dh = samr.hSamrOpenDomain(dce, h, domainId=sid)['DomainHandle']
-    users = samr.hSamrEnumerateUsersInDomain(dce, dh)['Buffer']['Buffer']
-    print(json.dumps({'ok': True, 'domains': doms,
-                      'users': [u['Name'] for u in users]}))
+    doms, users = samr_users(dce)
+    print(json.dumps({'ok': True, 'domains': doms, 'users': users}))
 except Exception as e:
     print(json.dumps({'ok': False, 'error': str(e)}))
 '''
@@ -173,7 +180,7 @@ except Exception as e:
 # one that knows the ports would), as fast as it can, until the file
 # `stop` exists; prints one JSON line per answer with user names, then a
 # summary.
-_SAMR_HAMMER = r'''
+_SAMR_HAMMER = _SAMR_USERS + r'''
 import json, os, sys, time
 from impacket.dcerpc.v5 import transport, samr
 ip, stop = sys.argv[1], sys.argv[2]
@@ -190,16 +197,9 @@ while not os.path.exists(stop):
             dce = t.get_dce_rpc()
             dce.connect()
             dce.bind(samr.MSRPC_UUID_SAMR)
-            h = samr.hSamrConnect(dce)['ServerHandle']
-            doms = [d['Name'] for d in samr.hSamrEnumerateDomainsInSamServer(
-                dce, h)['Buffer']['Buffer']]
-            name = [d for d in doms if d.lower() != 'builtin'][0]
-            sid = samr.hSamrLookupDomainInSamServer(dce, h, name)['DomainId']
-            dh = samr.hSamrOpenDomain(dce, h, domainId=sid)['DomainHandle']
-            users = samr.hSamrEnumerateUsersInDomain(dce, dh)['Buffer'][
-                'Buffer']
+            users = samr_users(dce)[1]
             leaks += 1
-            print(json.dumps({'leak': [u['Name'] for u in users],
+            print(json.dumps({'leak': users,
                               'port': port, 'time': time.time()}),
                   flush=True)
         except Exception:

@@ -35,14 +35,14 @@ import uuid
 
 from impacket import uuid as iuuid
 from impacket.dcerpc.v5 import srvs, wkst
-from impacket.dcerpc.v5.rpcrt import MSRPCRequestHeader
 from impacket.smbconnection import SMBConnection
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Server  # noqa: E402
 from test_contexts import (MSRPC_ALTERCTX, MSRPC_BIND, bind_pdu,  # noqa: E402
-                           get_info_stub, item)
+                           get_info_stub, item, request_pdu,
+                           share_enum_stub)
 from test_own_connections import WorkerLogs  # noqa: E402
 from test_rules import add_rule, reload_all, wait_status  # noqa: E402
 
@@ -61,17 +61,6 @@ SENTINEL_CTX = 9
 SENTINEL_CALL = 0x7fff0000
 
 
-def share_enum_all_stub():
-    r = srvs.NetrShareEnum()
-    r['ServerName'] = '\x00'
-    r['InfoStruct']['Level'] = 1
-    r['InfoStruct']['ShareInfo']['tag'] = 1
-    r['InfoStruct']['ShareInfo']['Level1']['Buffer'] = srvs.NULL
-    r['PreferedMaximumLength'] = 0xffffffff
-    r['ResumeHandle'] = srvs.NULL
-    return r.getData()
-
-
 def wksta_stub():
     r = wkst.NetrWkstaGetInfo()
     r['ServerName'] = '\x00'
@@ -81,19 +70,8 @@ def wksta_stub():
 
 # (opnum, stub): the stub is the call's on srvsvc or wkssvc, sent on any
 # context id, whatever it is bound to.
-CALLS = [(21, get_info_stub()), (15, share_enum_all_stub()),
+CALLS = [(21, get_info_stub()), (15, share_enum_stub()),
          (0, wksta_stub())]
-
-
-def request(ctx_id, opnum, data, call_id, flags):
-    req = MSRPCRequestHeader()
-    req['type'] = 0
-    req['flags'] = flags
-    req['call_id'] = call_id
-    req['ctx_id'] = ctx_id
-    req['op_num'] = opnum
-    req['pduData'] = data
-    return req.get_packet()
 
 
 def generate(rng):
@@ -117,19 +95,19 @@ def generate(rng):
         ctx_id = rng.randint(0, 3)
         opnum, stub = rng.choice(CALLS)
         if what < 0.75:
-            pdus.append(request(ctx_id, opnum, stub, call_id, 3))
+            pdus.append(request_pdu(ctx_id, opnum, stub, call_id, 3))
             continue
         # In two fragments; now and then the second claims another call.
         cut = rng.randint(1, len(stub) - 1)
-        pdus.append(request(ctx_id, opnum, stub[:cut], call_id, 1))
+        pdus.append(request_pdu(ctx_id, opnum, stub[:cut], call_id, 1))
         if rng.random() < 0.1:
             call_id = rng.choice(call_ids)
-        pdus.append(request(ctx_id, opnum, stub[cut:], call_id, 2))
+        pdus.append(request_pdu(ctx_id, opnum, stub[cut:], call_id, 2))
     # Once the server has answered the sentinel, it has read every PDU
     # before it.
     pdus.append(bind_pdu(SENTINEL_CALL, [item(SENTINEL_CTX, SRVSVC)],
                          MSRPC_ALTERCTX))
-    pdus.append(request(SENTINEL_CTX, 21, get_info_stub(),
+    pdus.append(request_pdu(SENTINEL_CTX, 21, get_info_stub(),
                         SENTINEL_CALL + 1, 3))
     stream = b''.join(pdus)
     writes = []

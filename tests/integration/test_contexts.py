@@ -66,11 +66,12 @@ def bind_pdu(call_id, items, ptype=MSRPC_BIND):
     return pkt.get_packet()
 
 
-def request_pdu(ctx_id, opnum, data, call_id):
-    """The bytes of one request PDU, first and last fragment."""
+def request_pdu(ctx_id, opnum, data, call_id, flags=3):
+    """The bytes of one request PDU; flags: PFC_FIRST_FRAG (1) and
+    PFC_LAST_FRAG (2), by default both."""
     req = MSRPCRequestHeader()
     req['type'] = 0
-    req['flags'] = 3
+    req['flags'] = flags
     req['call_id'] = call_id
     req['ctx_id'] = ctx_id
     req['op_num'] = opnum

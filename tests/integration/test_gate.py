@@ -11,6 +11,7 @@ import time
 
 import pytest
 from impacket.dcerpc.v5 import transport, srvs, lsat
+from impacket import smb
 from impacket.smbconnection import SMBConnection
 
 import harness
@@ -62,11 +63,16 @@ def test_each_pipe_listed_and_unlisted(proto, listed):
             assert got_through(user, pipe), (pipe, user)
 
 
-def smb_session(s, who):
+def smb_session(s, who, proto='SMB3'):
+    """An impacket session as anonymous, guest (an unknown user, mapped
+    to guest), admin or the test user, over SMB3 or SMB1 (NT1)."""
+    dialect = smb.SMB_DIALECT if proto == 'NT1' else None
     conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port,
-                         timeout=20)
+                         timeout=20, preferredDialect=dialect)
     if who == 'anonymous':
         conn.login('', '')
+    elif who == 'guest':
+        conn.login('nosuchuser', 'whatever')
     elif who == 'admin':
         conn.login(harness.ADMIN_USER, harness.ADMIN_PASSWORD)
     else:
@@ -74,7 +80,8 @@ def smb_session(s, who):
     return conn
 
 
-def _bind(s, who, pipe, uuid):
+def bind_pipe(s, who, pipe, uuid):
+    """A pipe opened and bound to uuid by who's own session."""
     conn = smb_session(s, who)
     t = transport.SMBTransport('127.0.0.1', s.port, filename=pipe,
                                smb_connection=conn)
@@ -88,13 +95,13 @@ def test_pipe_names_in_any_case():
     opts = {'null session pipes': 'LsaRpc'}
     with Server(ipcguard=opts) as s:
         for name in ('\\lsarpc', '\\LSARPC', '\\lSaRpC'):
-            dce = _bind(s, 'anonymous', name, lsat.MSRPC_UUID_LSAT)
+            dce = bind_pipe(s, 'anonymous', name, lsat.MSRPC_UUID_LSAT)
             dce.disconnect()
         for name in ('\\srvsvc', '\\SRVSVC', '\\SrvSvc'):
             with pytest.raises(Exception) as e:
-                _bind(s, 'anonymous', name, srvs.MSRPC_UUID_SRVS)
+                bind_pipe(s, 'anonymous', name, srvs.MSRPC_UUID_SRVS)
             assert 'rpc_s_access_denied' in str(e.value), e.value
-        dce = _bind(s, 'user', '\\SrVsVc', srvs.MSRPC_UUID_SRVS)
+        dce = bind_pipe(s, 'user', '\\SrVsVc', srvs.MSRPC_UUID_SRVS)
         r = srvs.hNetrServerGetInfo(dce, 101)
         assert r['InfoStruct']['ServerInfo101']['sv101_name'] == 'IPCGTEST\x00'
 
@@ -162,7 +169,7 @@ def test_guest_token_follows_the_guest_choice():
 def test_gate_killed_mid_session_then_restarted():
     opts = {'null session pipes': 'lsarpc srvsvc'}
     with Server(ipcguard=opts) as s:
-        dce = _bind(s, 'user', '\\srvsvc', srvs.MSRPC_UUID_SRVS)
+        dce = bind_pipe(s, 'user', '\\srvsvc', srvs.MSRPC_UUID_SRVS)
         srvs.hNetrServerGetInfo(dce, 101)
         s.stop_gate()
         with pytest.raises(Exception):
@@ -245,12 +252,12 @@ def test_pipe_that_appears_after_the_gate_started():
 
         # Anonymous: refused by the gate, the server never sees it.
         with pytest.raises(Exception) as e:
-            _bind(s, 'anonymous', '\\ipcgtestpipe', srvs.MSRPC_UUID_SRVS)
+            bind_pipe(s, 'anonymous', '\\ipcgtestpipe', srvs.MSRPC_UUID_SRVS)
         assert 'rpc_s_access_denied' in str(e.value), e.value
         assert received == []
         # Authenticated: forwarded with a named-pipe handshake.
         try:
-            _bind(s, 'user', '\\ipcgtestpipe', srvs.MSRPC_UUID_SRVS)
+            bind_pipe(s, 'user', '\\ipcgtestpipe', srvs.MSRPC_UUID_SRVS)
         except Exception:
             pass    # the fake server does not speak DCE/RPC
         deadline = time.time() + 10

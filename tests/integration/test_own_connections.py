@@ -19,15 +19,15 @@ import subprocess
 import time
 
 import pytest
-from impacket.dcerpc.v5 import transport, srvs
+from impacket.dcerpc.v5 import srvs
 from impacket.dcerpc.v5.rpcrt import DCERPCException
 from impacket.smb3structs import FSCTL_DFS_GET_REFERRALS, \
     SMB2_0_IOCTL_IS_FSCTL
 from impacket import smb, smb3
-from impacket.smbconnection import SMBConnection
 
 import harness
 from harness import Server
+from test_gate import bind_pipe, smb_session
 
 # Listed for anonymous: public and the DFS root dfsroot; not listed:
 # private and the DFS root dfspriv.
@@ -125,21 +125,6 @@ class WorkerLogs:
             time.sleep(0.1)
 
 
-def smb_session(s, who, proto='SMB3'):
-    """An impacket session as anonymous, guest (an unknown user, mapped
-    to guest) or the test user, over SMB1 (NT1) or SMB3."""
-    dialect = smb.SMB_DIALECT if proto == 'NT1' else None
-    conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port,
-                         timeout=20, preferredDialect=dialect)
-    if who == 'anonymous':
-        conn.login('', '')
-    elif who == 'guest':
-        conn.login('nosuchuser', 'whatever')
-    else:
-        conn.login(harness.TEST_USER, harness.TEST_PASSWORD)
-    return conn
-
-
 def referral(conn, path):
     """A DFS referral (REQ_GET_DFS_REFERRAL, level 4) for `path` on IPC$,
     as Windows' DFS client asks it: TRANS2_GET_DFS_REFERRAL over SMB1,
@@ -215,13 +200,7 @@ def test_dfs_referral_judged_as_a_connect_to_its_share(proto):
 
 
 def srvsvc(s, who):
-    conn = smb_session(s, who)
-    t = transport.SMBTransport('127.0.0.1', s.port, filename='\\srvsvc',
-                               smb_connection=conn)
-    dce = t.get_dce_rpc()
-    dce.connect()
-    dce.bind(srvs.MSRPC_UUID_SRVS)
-    return dce
+    return bind_pipe(s, who, '\\srvsvc', srvs.MSRPC_UUID_SRVS)
 
 
 def file_sd(dce, share, name='hello.txt'):

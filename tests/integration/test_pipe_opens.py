@@ -14,10 +14,10 @@ from impacket import smb
 from impacket.dcerpc.v5 import lsad, srvs
 from impacket.dcerpc.v5.rpcrt import MSRPCHeader, MSRPC_BINDACK, \
     MSRPC_RESPONSE
-from impacket.smbconnection import SMBConnection
 
 from harness import Server
 from test_contexts import bind_pdu, get_info_stub, item, request_pdu
+from test_gate import smb_session
 
 NAMES = ['\\srvsvc', 'srvsvc', '\\SRVSVC', '\\srvsvc\\', '\\\\srvsvc',
          '\\PIPE\\srvsvc', '\\srvsvc:$DATA', '\\srvsvc::$DATA',
@@ -33,14 +33,6 @@ VARIANTS = [
     (0x1, 3, 0x200000, 0, 1),
     (0x80, 1, 0x40, 4, 2),
 ]
-
-
-def session(s, proto):
-    dialect = smb.SMB_DIALECT if proto == 'NT1' else None
-    conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port,
-                         timeout=10, preferredDialect=dialect)
-    conn.login('', '')
-    return conn
 
 
 def reached(conn, tid, fid, uuid, opnum, stub):
@@ -78,7 +70,7 @@ def test_no_dressing_of_an_open_reaches_a_refused_pipe(proto):
 
 
 def dressed_opens(server, proto):
-    conn = session(server, proto)
+    conn = smb_session(server, 'anonymous', proto)
     tid = conn.connectTree('IPC$')
     opened = []
     for name, variant in itertools.product(NAMES, VARIANTS):

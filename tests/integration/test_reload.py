@@ -12,7 +12,7 @@ from impacket.smbconnection import SMBConnection
 
 import harness
 from harness import Server
-from test_gate import got_through, gate_refused
+from test_gate import bind_pipe, got_through, gate_refused
 
 
 def _reload_all(s):
@@ -60,14 +60,7 @@ def test_tightening_reload_ends_a_live_refused_pipe():
 
 
 def anonymous_lsa(s):
-    conn = SMBConnection('127.0.0.1', '127.0.0.1', sess_port=s.port)
-    conn.login('', '')
-    t = transport.SMBTransport('127.0.0.1', s.port, filename='\\lsarpc',
-                               smb_connection=conn)
-    dce = t.get_dce_rpc()
-    dce.connect()
-    dce.bind(lsad.MSRPC_UUID_LSAD)
-    return dce
+    return bind_pipe(s, 'anonymous', '\\lsarpc', lsad.MSRPC_UUID_LSAD)
 
 
 def test_reload_that_takes_everyone_away_ends_a_pipe_holding_it():
