@@ -5,7 +5,8 @@
 # valgrind, libasan8/libubsan1 (gcc 12's sanitizer runtimes, for
 # build/ipcguardd-asan) and clang with its runtimes (libFuzzer, sanitized unit
 # tests) check the gate and the parsers against hostile input; smbtorture
-# (samba-testsuite) runs Samba's own RPC suites through the gate.
+# (samba-testsuite) runs Samba's own RPC suites through the gate; nmap
+# scans the TCP door as a scanner would.
 #
 # Idempotent: a second run only re-checks what is installed.
 set -eu
@@ -24,7 +25,7 @@ dpkg-dev devscripts fakeroot debhelper pkg-config gcc make \
 python3 python3-pytest python3-impacket python3-ldb acl attr iproute2 procps psmisc valgrind \
 libasan8 libubsan1 \
 clang libclang-rt-dev xsltproc libxml2-utils docbook-xsl docbook-xml \
-samba-testsuite"
+samba-testsuite nmap"
 # The host makes the test beds (tools/bed.sh); a bed makes none.
 [ -n "${IPCGUARD_BED:-}" ] || RUNTIME_PKGS="$RUNTIME_PKGS debootstrap"
 

@@ -44,6 +44,10 @@ static bool learn_answer(struct ipcguardd_conn *conn,
 	uint8_t i;
 
 	*answered = false;
+	if (call->kind == IPCGUARD_CALL_NO_BIND) {
+		/* Its bind_nak binds nothing; the client stays unheard. */
+		return true;
+	}
 	switch (pkt->ptype) {
 	case DCERPC_PKT_BIND_ACK:
 		ack = &pkt->u.bind_ack;
@@ -142,12 +146,16 @@ static void log_closing(const struct ipcguardd_conn *conn, const char *why,
  * relay ended because it answers none the gate forwarded.  *call is
  * zeroed for PDUs that answer nothing.
  */
+static uint32_t header_call_id(const uint8_t *pdu)
+{
+	return (pdu[4] & DCERPC_DREP_LE) ? IVAL(pdu, 12) : RIVAL(pdu, 12);
+}
+
 static bool match_answer(struct gate_relay_state *state, const uint8_t *pdu,
 			 struct ipcguard_call *call)
 {
 	enum ipcguard_answer_kind answer;
-	uint32_t call_id = (pdu[4] & DCERPC_DREP_LE) ? IVAL(pdu, 12) :
-						       RIVAL(pdu, 12);
+	uint32_t call_id = header_call_id(pdu);
 	const char *why = NULL;
 
 	*call = (struct ipcguard_call) { .call_id = 0 };
@@ -280,6 +288,62 @@ static bool call_may_start(struct gate_relay_state *state,
 	return false;
 }
 
+/*
+ * Whether Samba's RPC server takes pkt (NULL: not a PDU it can parse) as
+ * the bind it expects first on a connection: dcesrv_bind() checks the
+ * header so, with every flag allowed, and answers anything else with
+ * bind_nak "protocol version not supported".
+ */
+static bool samba_takes_as_bind(const struct ncacn_packet *pkt)
+{
+	return pkt != NULL &&
+	       NT_STATUS_IS_OK(dcerpc_verify_ncacn_packet_header(
+		       pkt, DCERPC_PKT_BIND, pkt->u.bind.auth_info.length,
+		       0, UINT8_MAX));
+}
+
+/*
+ * The client's first PDU is no bind Samba takes.  Samba answers it with
+ * bind_nak, or not at all, and ends the connection (allow_bind in
+ * dcesrv_core.c), so it executes nothing: the PDU goes to it unjudged
+ * and the client sees Samba's own answer, as a scanner of plain Samba
+ * does.  Nothing more is read from the client, and the only answer the
+ * gate relays is a bind_nak or fault (ipcguard_calls.h): were the server
+ * to take the PDU after all, its answer would end the pipe instead.
+ */
+static bool relay_no_bind(struct gate_relay_state *state, uint8_t *pdu,
+			  size_t len)
+{
+	struct relay_direction *dir = &state->upstream;
+	uint32_t call_id = header_call_id(pdu);
+	const char *why = NULL;
+
+	DBG_INFO("ipcguardd: pipe '%s' of %s session (user '%s', client "
+		 "%s): the first PDU is no bind; the RPC server answers it and "
+		 "nothing more from the client is relayed\n",
+		 state->conn->pipe,
+		 ipcguard_session_kind_name(state->conn->kind),
+		 state->conn->user, state->conn->client);
+	if (!ipcguard_calls_send(state->calls, IPCGUARD_CALL_NO_BIND,
+				 call_id, 0, &why)) {
+		log_closing(state->conn, why, call_id);
+		relay_end(state, "the first PDU is no bind");
+		return false;
+	}
+	dir->paused = true;
+	relay_side_update(dir->from);
+	return relay_write(dir, dir->to, pdu, len);
+}
+
+/*
+ * Whether dir may take a PDU whose header says it is shorter than a
+ * header: only the client's first, which Samba reads as a header alone.
+ */
+bool relay_takes_short_pdu(const struct relay_direction *dir)
+{
+	return dir == &dir->state->upstream && !dir->state->had_first;
+}
+
 /* A client PDU, parsed whole and judged; false if the relay ended. */
 static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 			  size_t len)
@@ -298,6 +362,16 @@ static bool relay_request(struct gate_relay_state *state, uint8_t *pdu,
 	bool ok;
 
 	pkt = relay_parse(state, pdu, len);
+	if (state->ended) {
+		return false;
+	}
+	if (!state->had_first) {
+		state->had_first = true;
+		if (!samba_takes_as_bind(pkt)) {
+			TALLOC_FREE(pkt);
+			return relay_no_bind(state, pdu, len);
+		}
+	}
 	if (pkt == NULL) {
 		relay_end(state, "client closed");
 		return false;
@@ -372,8 +446,22 @@ bool relay_pdu(struct relay_direction *dir, uint8_t *pdu, size_t len)
  */
 void relay_end(struct gate_relay_state *state, const char *why)
 {
+	const struct relay_direction *up = &state->upstream;
+
 	if (state->ended) {
 		return;
+	}
+	if (state->conn->tcp != NULL && state->client.fd != -1 &&
+	    (up->saved_len > 0 || up->pdu_len > 0 || up->msg_left > 0)) {
+		/*
+		 * Bytes the client sent were never taken: its connection
+		 * is reset, as the kernel resets Samba's for what Samba
+		 * left unread.
+		 */
+		struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(state->client.fd, SOL_SOCKET, SO_LINGER, &reset,
+			   sizeof(reset));
 	}
 	state->ended = true;
 	state->why = why;

@@ -78,12 +78,14 @@ struct gate_relay_state {
 	struct gate_call call;
 	/* Forwarded calls the RPC server still owes an answer. */
 	struct ipcguard_calls *calls;
+	bool had_first;		/* the client's first PDU has come */
 	bool ended;
 	const char *why;	/* what ended the pipe */
 };
 
 /* gate_relay.c: one whole PDU read by dir; false if the relay ended. */
 bool relay_pdu(struct relay_direction *dir, uint8_t *pdu, size_t len);
+bool relay_takes_short_pdu(const struct relay_direction *dir);
 void relay_end(struct gate_relay_state *state, const char *why);
 
 /* gate_relay_io.c */

@@ -268,7 +268,10 @@ static bool gathered(struct relay_direction *dir)
 
 	if (dir->pdu_need == 0 && len == DCERPC_NCACN_PAYLOAD_OFFSET) {
 		dir->pdu_need = frag_length(dir->pdu);
-		if (dir->pdu_need < DCERPC_NCACN_PAYLOAD_OFFSET) {
+		if (dir->pdu_need < DCERPC_NCACN_PAYLOAD_OFFSET &&
+		    relay_takes_short_pdu(dir)) {
+			dir->pdu_need = DCERPC_NCACN_PAYLOAD_OFFSET;
+		} else if (dir->pdu_need < DCERPC_NCACN_PAYLOAD_OFFSET) {
 			relay_end(dir->state, dir->from->closed);
 			return false;
 		}

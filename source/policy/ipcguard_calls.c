@@ -83,8 +83,10 @@ static bool answers(enum ipcguard_answer_kind answer,
 {
 	switch (answer) {
 	case IPCGUARD_ANSWER_BIND_ACK:
-	case IPCGUARD_ANSWER_BIND_NAK:
 		return kind == IPCGUARD_CALL_BIND;
+	case IPCGUARD_ANSWER_BIND_NAK:
+		return kind == IPCGUARD_CALL_BIND ||
+		       kind == IPCGUARD_CALL_NO_BIND;
 	case IPCGUARD_ANSWER_ALTER_RESP:
 		return kind == IPCGUARD_CALL_ALTER;
 	case IPCGUARD_ANSWER_RESPONSE:

@@ -14,8 +14,9 @@
  *    is refused (the pipe ends): MS-RPCE has a client keep call ids of
  *    outstanding calls unique, so only a hostile client sends one;
  *  - a server answer must answer an outstanding call of its kind
- *    (bind_ack or bind_nak a bind, alter_context_resp an alter context,
- *    response a request, fault any of them) with its call id, and unless
+ *    (bind_ack or bind_nak a bind, bind_nak alone a first PDU that is no
+ *    bind, alter_context_resp an alter context, response a request,
+ *    fault any of them) with its call id, and unless
  *    the association is multiplexed (PFC_FLAG_CONC_MPX, where Samba may
  *    finish calls out of order) the oldest one; anything else ends the
  *    pipe.
@@ -46,6 +47,12 @@ enum ipcguard_call_kind {
 	IPCGUARD_CALL_BIND,
 	IPCGUARD_CALL_ALTER,
 	IPCGUARD_CALL_REQUEST,
+	/*
+	 * A connection's first PDU that is no bind the server can take:
+	 * Samba answers it with bind_nak, or not at all, and ends the
+	 * connection.
+	 */
+	IPCGUARD_CALL_NO_BIND,
 };
 
 /* What the server answered with. */

@@ -468,6 +468,108 @@ def test_door_itself_answers_no_caller(door_dc):
                      r'filter did not redirect')
 
 
+# What a scanner sends to an RPC port: bytes of other protocols, a first
+# PDU that is no bind, a header alone.  Samba takes a connection's first
+# PDU as its bind and answers anything else with bind_nak or by closing.
+SMB_NEGOTIATE = (  # nmap's SMBProgNeg probe, which names "msrpc" by its answer
+    b'\0\0\0\xa4\xffSMBr\0\0\0\0\x08\x01\x40\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+    b'\x40\x06\0\0\x01\0\0\x81\0\x02PC NETWORK PROGRAM 1.0\0'
+    b'\x02MICROSOFT NETWORKS 1.03\0\x02MICROSOFT NETWORKS 3.0\0'
+    b'\x02LANMAN1.0\0\x02LM1.2X002\0\x02Samba\0\x02NT LANMAN 1.0\0'
+    b'\x02NT LM 0.12\0')
+
+
+def _rpc_header(ptype, frag_length, vers=5, call_id=7):
+    return bytes([vers, 0, ptype, 3, 0x10, 0, 0, 0]) + \
+        frag_length.to_bytes(2, 'little') + bytes(2) + \
+        call_id.to_bytes(4, 'little')
+
+
+SCANNER_PROBES = {
+    'http': b'GET / HTTP/1.0\r\n\r\n',
+    'smb-negotiate': SMB_NEGOTIATE,
+    'zeros': bytes(64),
+    'bind-of-rpc-version-4': _rpc_header(11, 72, vers=4) + bytes(56),
+    'request-before-any-bind': _rpc_header(0, 40) + bytes(24),
+    'alter-context-before-any-bind': _rpc_header(14, 72) + bytes(56),
+    'header-alone': _rpc_header(11, 16),
+    'frag-length-below-a-header': _rpc_header(11, 8) + bytes(32),
+    'nothing': b'',
+}
+
+PROBE_SCRIPT = r"""
+import socket, sys
+host, port, data = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+s = socket.create_connection((host, port), 5)
+s.settimeout(1.5)
+if data:
+    s.sendall(data)
+got, end = b'', 'open'
+try:
+    while True:
+        b = s.recv(4096)
+        if not b:
+            end = 'closed'
+            break
+        got += b
+except socket.timeout:
+    pass
+except ConnectionResetError:
+    end = 'reset'
+print(got.hex() or "-", end)
+"""
+
+
+def scanner_view(d, port):
+    """What each probe gets from port: its answer's bytes and how the
+    connection stands 1.5 s later (open, closed or reset)."""
+    seen = {}
+    for name, data in SCANNER_PROBES.items():
+        r = d.in_client_run([sys.executable, '-c', PROBE_SCRIPT, d.ip,
+                             str(port), data.hex()])
+        assert r.rc == 0, r
+        seen[name] = r.out.split()
+    return seen
+
+
+def nmap_service(d, port):
+    """nmap -sV's line for port, and how long the scan took."""
+    start = time.monotonic()
+    r = d.in_client_run(['nmap', '-Pn', '-n', '-sV', '-p', str(port), d.ip],
+                        timeout=600)
+    took = time.monotonic() - start
+    m = re.search(r'^%d/tcp\s+(.*)$' % port, r.out, re.M)
+    assert m, r
+    return m.group(1).split(), took
+
+
+def test_a_scanner_sees_plain_samba_through_the_door(door_dc, dc):
+    """Port 135 and the SAMR port, probed as a scanner does, answer the
+    same through the door as on a DC without one (dc), down to whether
+    the connection is closed or reset; nmap -sV names the same service in
+    about the same time.  An anonymous bind through the same door is
+    still judged."""
+    wait_door(door_dc)
+    for port_of in (lambda d: 135, lambda d: d.tcp_endpoint('samr')):
+        door_port, plain_port = port_of(door_dc), port_of(dc)
+        door = scanner_view(door_dc, door_port)
+        plain = scanner_view(dc, plain_port)
+        assert door == plain, (door_port, door, plain)
+        # Samba's own answer to a first PDU that is no bind, relayed.
+        assert door['smb-negotiate'][0].startswith('05000d03'), door
+        assert door['zeros'][1] == 'reset', door
+        door_line, door_took = nmap_service(door_dc, door_port)
+        plain_line, plain_took = nmap_service(dc, plain_port)
+        assert door_line == plain_line, (door_line, plain_line)
+        assert 'msrpc' in door_line, door_line
+        assert door_took <= plain_took * 1.5 + 3, (door_took, plain_took)
+    port = door_dc.tcp_endpoint('samr')
+    anon = door_dc.samr_over_tcp('anonymous', port, authn='none')
+    assert not anon['ok'] and 'access_denied' in anon['error'].lower(), anon
+    admin = door_dc.samr_over_tcp('admin', port, authn='winnt')
+    assert admin['ok'] and 'Administrator' in admin['users'], admin
+
+
 def test_door_is_shown_by_status_and_check(door_dc):
     rpc_ports = wait_door(door_dc)
     r = door_dc.tool('status')

@@ -247,6 +247,38 @@ static void test_fragmented_response_and_multiplexing(void **state)
 	talloc_free(c);
 }
 
+/*
+ * A first PDU that is no bind goes to the server unjudged: only a bind_nak
+ * (or a fault) may answer it, never a bind_ack or a response.
+ */
+static void test_no_bind_is_answered_by_bind_nak_alone(void **state)
+{
+	enum ipcguard_answer_kind takes[] = {
+		IPCGUARD_ANSWER_BIND_ACK, IPCGUARD_ANSWER_ALTER_RESP,
+		IPCGUARD_ANSWER_RESPONSE,
+	};
+	struct ipcguard_calls *c = NULL;
+	struct ipcguard_call call;
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(takes) / sizeof(takes[0]); i++) {
+		c = ipcguard_calls_new(NULL);
+		assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_NO_BIND, 7, 0,
+						&why));
+		assert_false(ipcguard_calls_answer(c, takes[i], 7, true,
+						   &call, &why));
+		talloc_free(c);
+	}
+	c = ipcguard_calls_new(NULL);
+	assert_true(ipcguard_calls_send(c, IPCGUARD_CALL_NO_BIND, 7, 0, &why));
+	assert_true(ipcguard_calls_answer(c, IPCGUARD_ANSWER_BIND_NAK, 7, true,
+					  &call, &why));
+	assert_int_equal(call.kind, IPCGUARD_CALL_NO_BIND);
+	assert_int_equal(ipcguard_calls_count(c), 0);
+	talloc_free(c);
+}
+
 static void test_outstanding_call_limit(void **state)
 {
 	struct ipcguard_calls *c = ipcguard_calls_new(NULL);
@@ -273,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_refusals_settle_the_offer),
 		cmocka_unit_test(test_context_limit),
 		cmocka_unit_test(test_reused_outstanding_call_id_is_refused),
+		cmocka_unit_test(test_no_bind_is_answered_by_bind_nak_alone),
 		cmocka_unit_test(test_answers_match_their_kind_and_order),
 		cmocka_unit_test(test_fragmented_response_and_multiplexing),
 		cmocka_unit_test(test_outstanding_call_limit),
