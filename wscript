@@ -143,6 +143,7 @@ def build(bld):
                       source='tests/bench/bench_client.c',
                       includes='source/common',
                       deps='''talloc libsmb msrpc3 RPC_NDR_SRVSVC
+                              RPC_NDR_SAMR RPC_NDR_EPMAPPER
                               samba-credentials smbconf''',
                       ldflags=rpath_ldflags,
                       install=False)

@@ -96,6 +96,29 @@
 	cli_full_connection_creds(__VA_ARGS__)
 #endif
 
+/*
+ * 4.22 (checked against 4.17 and 4.22; the change came between them, with
+ * 4.21's client rework) split cli_rpc_pipe_open_with_creds()'s server into
+ * target_service and target_hostname.  4.17 takes the service from the
+ * table, as this does.
+ */
+#if IPCGUARD_SAMBA_AT_LEAST(4, 21)
+#define ipcguard_cli_rpc_pipe_open_with_creds(cli, table, transport,        \
+					      auth_type, auth_level, server, \
+					      ss, creds, presult)            \
+	cli_rpc_pipe_open_with_creds((cli), (table), (transport),           \
+				     (auth_type), (auth_level),             \
+				     (table)->authservices->names[0],       \
+				     (server), (ss), (creds), (presult))
+#else
+#define ipcguard_cli_rpc_pipe_open_with_creds(cli, table, transport,        \
+					      auth_type, auth_level, server, \
+					      ss, creds, presult)            \
+	cli_rpc_pipe_open_with_creds((cli), (table), (transport),           \
+				     (auth_type), (auth_level), (server),   \
+				     (ss), (creds), (presult))
+#endif
+
 /* 4.21 replaced smbd_server_connection's using_smb2 with a function. */
 #if IPCGUARD_SAMBA_AT_LEAST(4, 21)
 #define ipcguard_sconn_is_smb1(sconn) (!conn_using_smb2(sconn))

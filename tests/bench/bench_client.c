@@ -11,6 +11,12 @@
  *   stream N    NetSrvGetInfo level 101, N times on one bound pipe
  *   hold N      bind N pipes over several sessions, call each once, print
  *               "held N", wait for EOF on stdin, then close them all
+ *   tcp-connect N   a new TCP connection to PORT (135) N times: bind the
+ *               endpoint mapper anonymously, close (no SMB session)
+ *   tcp-logon N     N times what a client does to reach samr over TCP:
+ *               ask the endpoint mapper at 135 for samr's port, connect
+ *               there, bind with NTLMSSP as USER (privacy), SamrConnect2,
+ *               close (no SMB session)
  *
  * Prints one line: "mode=M n=N seconds=S bytes=B" (bytes: the NDR size of
  * one transfer's response, 0 otherwise).  Exit status 0 only when every
@@ -23,6 +29,9 @@
 #include "librpc/gen_ndr/ndr_srvsvc_c.h"
 #include "auth/credentials/credentials.h"
 #include "librpc/gen_ndr/ndr_srvsvc.h"
+#include "librpc/gen_ndr/ndr_epmapper.h"
+#include "librpc/gen_ndr/ndr_samr_c.h"
+#include "lib/util/util_net.h"
 #include "ipcguard_compat.h"
 
 /* smbd's per-connection limits are far above this; several connections
@@ -175,6 +184,64 @@ static int hold(TALLOC_CTX *mem_ctx, const char *host, int port,
 	return 0;
 }
 
+/* One new TCP connection per round, as a client makes it: no SMB. */
+static bool tcp_round(const char *host, const struct sockaddr_storage *ss,
+		      struct cli_credentials *creds, bool logon)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct rpc_pipe_client *p = NULL;
+	struct policy_handle handle;
+	NTSTATUS status, result;
+
+	if (!logon) {
+		status = cli_rpc_pipe_open_noauth_transport(
+			NULL, NCACN_IP_TCP, &ndr_table_epmapper, host, ss, &p);
+	} else {
+		status = ipcguard_cli_rpc_pipe_open_with_creds(
+			NULL, &ndr_table_samr, NCACN_IP_TCP,
+			DCERPC_AUTH_TYPE_NTLMSSP, DCERPC_AUTH_LEVEL_PRIVACY,
+			host, ss, creds, &p);
+	}
+	if (NT_STATUS_IS_OK(status) && logon) {
+		status = dcerpc_samr_Connect2(p->binding_handle, frame, host,
+					      SAMR_ACCESS_CONNECT_TO_SERVER,
+					      &handle, &result);
+		if (NT_STATUS_IS_OK(status)) {
+			status = result;
+		}
+	}
+	if (!NT_STATUS_IS_OK(status)) {
+		fprintf(stderr, "%s: %s\n", logon ? "tcp-logon" :
+			"tcp-connect", nt_errstr(status));
+	}
+	TALLOC_FREE(p);
+	TALLOC_FREE(frame);
+	return NT_STATUS_IS_OK(status);
+}
+
+static int tcp(const char *mode, const char *host,
+	       struct cli_credentials *creds, int n)
+{
+	struct sockaddr_storage ss;
+	bool logon = strcmp(mode, "tcp-logon") == 0;
+	double t0, t1;
+	int i;
+
+	if (!interpret_string_addr(&ss, host, AI_NUMERICHOST)) {
+		fprintf(stderr, "not an address: %s\n", host);
+		return 2;
+	}
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if (!tcp_round(host, &ss, creds, logon)) {
+			return 1;
+		}
+	}
+	t1 = now();
+	printf("mode=%s n=%d seconds=%.6f bytes=0\n", mode, n, t1 - t0);
+	return 0;
+}
+
 int main(int argc, const char **argv)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
@@ -189,7 +256,8 @@ int main(int argc, const char **argv)
 
 	if (argc != 7) {
 		fprintf(stderr, "usage: %s CONF HOST PORT USER%%PASS "
-			"open|transfer|stream|hold N\n", argv[0]);
+			"open|transfer|stream|hold|tcp-connect|tcp-logon N\n",
+			argv[0]);
 		return 2;
 	}
 	port = atoi(argv[3]);
@@ -214,6 +282,9 @@ int main(int argc, const char **argv)
 
 	if (strcmp(mode, "hold") == 0) {
 		return hold(frame, argv[2], port, creds, n);
+	}
+	if (strncmp(mode, "tcp-", 4) == 0) {
+		return tcp(mode, argv[2], creds, n);
 	}
 
 	cli = connect_ipc(argv[2], port, creds);
