@@ -11,7 +11,7 @@ MANDIR ?= /usr/share/man
 UNITDIR ?= /lib/systemd/system
 EXAMPLESDIR ?= /usr/share/doc/ipcguard/examples
 
-.PHONY: all build deps test unit integration demo bench man install clean deb
+.PHONY: all build deps test unit integration demo bench bench-door man install clean deb
 
 all: build
 
@@ -49,6 +49,11 @@ demo:
 # without it).
 bench: build
 	$(PYTHON) tests/bench/bench_gate.py --write
+
+# The TCP door against a DC without it: new TCP connections, anonymous and
+# authenticated, interleaved; writes docs/benchmarks-door.md.
+bench-door: build
+	$(PYTHON) tests/bench/bench_door.py --write
 
 man:
 	./tools/build-man.sh
