@@ -75,11 +75,16 @@ static void door_start(struct ipcguardd *gate, int fd,
 		close(fd);
 		return;
 	}
+	ret = tstream_bsd_existing_socket(conn, fd, &conn->client_stream);
+	if (ret != 0) {
+		close(fd);
+		conn_done(conn, "out of memory");
+		return;
+	}
+	/* From here on the stream owns fd: conn_done() closes it. */
 	conn->tcp = talloc_zero(conn, struct gate_tcp);
 	conn->sids = talloc_strdup(conn, "");
-	ret = tstream_bsd_existing_socket(conn, fd, &conn->client_stream);
-	if (ret != 0 || conn->tcp == NULL) {
-		close(fd);
+	if (conn->tcp == NULL || conn->sids == NULL) {
 		conn_done(conn, "out of memory");
 		return;
 	}
