@@ -131,8 +131,8 @@
  * and the gate relays a pipe on the bare sockets once both handshakes are
  * done (gate_relay_io.c), so it reads the leading members of the private
  * struct tstream_npa and struct tstream_bsd, and takes the descriptor by
- * setting tstream_bsd's to -1 (its destructor then leaves it open).  Both are the same in every
- * release from 4.17 to upstream's main of August 2026 (checked in
+ * setting tstream_bsd's to -1 (its destructor then leaves it open).  Both
+ * are the same in every release from 4.17 to upstream's main of August 2026 (checked in
  * lib/tsocket/tsocket_bsd.c and libcli/named_pipe_auth/npa_tstream.c at
  * each tag); the gate also checks each object's talloc name and that the
  * descriptor is a socket before it uses one.
@@ -147,5 +147,48 @@ struct ipcguard_tstream_bsd_head {
 };
 #define IPCGUARD_TSTREAM_NPA_NAME "struct tstream_npa"
 #define IPCGUARD_TSTREAM_BSD_NAME "struct tstream_bsd"
+
+#ifdef _TSOCKET_INTERNAL_H
+/*
+ * Where the socket under stream is kept, or NULL if it is not a stream of
+ * these kinds, or has bytes of its own pending.  *message_mode: whether
+ * each message on it is a 2-byte length and its bytes (npa message mode).
+ */
+static inline int *ipcguard_tstream_socket(struct tstream_context *stream,
+					   bool *message_mode)
+{
+	void *priv = _tstream_context_data(stream);
+	struct ipcguard_tstream_npa_head *npa = NULL;
+	struct ipcguard_tstream_bsd_head *bsd = NULL;
+	struct stat st;
+
+	*message_mode = false;
+	if (talloc_check_name(priv, IPCGUARD_TSTREAM_NPA_NAME) != NULL) {
+		npa = (struct ipcguard_tstream_npa_head *)priv;
+		if (npa->pending.iov_len != 0 || npa->unix_stream == NULL) {
+			return NULL;
+		}
+		switch (npa->file_type) {
+		case FILE_TYPE_MESSAGE_MODE_PIPE:
+			*message_mode = true;
+			break;
+		case FILE_TYPE_BYTE_MODE_PIPE:
+			break;
+		default:
+			return NULL;
+		}
+		priv = _tstream_context_data(npa->unix_stream);
+	}
+	if (talloc_check_name(priv, IPCGUARD_TSTREAM_BSD_NAME) == NULL) {
+		return NULL;
+	}
+	bsd = (struct ipcguard_tstream_bsd_head *)priv;
+	if (bsd->fd < 0 || fstat(bsd->fd, &st) != 0 ||
+	    !S_ISSOCK(st.st_mode)) {
+		return NULL;
+	}
+	return &bsd->fd;
+}
+#endif
 
 #endif /* IPCGUARD_COMPAT_H */

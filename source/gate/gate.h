@@ -206,6 +206,15 @@ struct ipcguardd {
 	uint64_t num_fd_exhausted;
 	struct gate_tcp_door *door;	/* NULL: no TCP door */
 	struct ipcguardd_listener *door_listener;	/* its counters */
+	/* Why the last reload did not take effect, for "ipcguard status". */
+	char *reload_problem;
+	/*
+	 * The relay's read buffer, which every pipe shares
+	 * (gate_relay_io.c), and the pool every PDU is parsed into, freed
+	 * before the next (gate_relay.c).
+	 */
+	uint8_t *relay_buf;
+	TALLOC_CTX *parse_pool;
 };
 
 /*
@@ -224,7 +233,6 @@ enum pdu_fate { PDU_FORWARD, PDU_DROP, PDU_FAULT, PDU_CLOSE };
 
 /* gate_policy.c */
 bool gate_load_policy(struct ipcguardd *gate, bool reload);
-const char *gate_reload_problem_text(void);
 enum ipcguard_stage conn_judge(struct ipcguardd_conn *conn,
 			       struct ipcguard_request *request,
 			       enum ipcguard_stage first,

@@ -64,9 +64,9 @@ static char *gate_status_text(TALLOC_CTX *mem_ctx, struct ipcguardd *gate)
 		text = talloc_asprintf_append_buffer(
 			text, "problem=%s\n", gate->policy->warnings[i]);
 	}
-	if (text != NULL && gate_reload_problem_text() != NULL) {
+	if (text != NULL && gate->reload_problem != NULL) {
 		text = talloc_asprintf_append_buffer(
-			text, "problem=%s\n", gate_reload_problem_text());
+			text, "problem=%s\n", gate->reload_problem);
 	}
 	problem = ipcguard_ungated_transports(
 		gate->policy != NULL ? gate->policy->tcp_door_port : 0);

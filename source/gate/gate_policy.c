@@ -32,9 +32,6 @@
 #include "gate.h"
 #include "gate_winreg.h"
 
-/* Why the last reload did not take effect, for "ipcguard status". */
-static char *gate_reload_problem = NULL;
-
 /*
  * Load the policy from the current smb.conf and rule database.  On start
  * an invalid policy is kept (it refuses anonymous callers); on reload the
@@ -69,14 +66,14 @@ bool gate_load_policy(struct ipcguardd *gate, bool reload)
 	    gate->policy != NULL) {
 		DBG_ERR("ipcguardd: reload rejected, keeping the previous "
 			"policy in force\n");
-		TALLOC_FREE(gate_reload_problem);
-		gate_reload_problem = talloc_asprintf(
+		TALLOC_FREE(gate->reload_problem);
+		gate->reload_problem = talloc_asprintf(
 			gate, "reload rejected, the previous policy stays in "
 			"force: %s", policy->errors[0]);
 		TALLOC_FREE(policy);
 		return false;
 	}
-	TALLOC_FREE(gate_reload_problem);
+	TALLOC_FREE(gate->reload_problem);
 	if (!ipcguard_policy_is_valid(policy)) {
 		DBG_ERR("ipcguardd: no valid policy: refusing anonymous and "
 			"guest callers on every pipe\n");
@@ -91,11 +88,6 @@ bool gate_load_policy(struct ipcguardd *gate, bool reload)
 	DBG_NOTICE("ipcguardd: policy loaded with %zu database rule%s\n",
 		   policy->num_rules, policy->num_rules == 1 ? "" : "s");
 	return true;
-}
-
-const char *gate_reload_problem_text(void)
-{
-	return gate_reload_problem;
 }
 
 static struct rule_counter *rule_counter(struct ipcguardd *gate,

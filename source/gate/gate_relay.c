@@ -95,20 +95,18 @@ static bool learn_answer(struct ipcguardd_conn *conn,
  * PDUs are parsed into one pool the whole gate reuses: each parse is
  * freed before the next, so it costs no malloc() unless a PDU is large.
  */
-static TALLOC_CTX *relay_pool(void)
+static TALLOC_CTX *relay_pool(struct ipcguardd *gate)
 {
-	static TALLOC_CTX *pool;
-
-	if (pool == NULL) {
-		pool = talloc_pool(NULL, 16 * 1024);
+	if (gate->parse_pool == NULL) {
+		gate->parse_pool = talloc_pool(gate, 16 * 1024);
 	}
-	return pool;
+	return gate->parse_pool;
 }
 
 static struct ncacn_packet *relay_parse(struct gate_relay_state *state,
 					uint8_t *pdu, size_t len)
 {
-	TALLOC_CTX *pool = relay_pool();
+	TALLOC_CTX *pool = relay_pool(state->conn->gate);
 	struct ncacn_packet *pkt = NULL;
 	DATA_BLOB blob = data_blob_const(pdu, len);
 	NTSTATUS status;

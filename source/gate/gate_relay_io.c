@@ -28,52 +28,14 @@
 #include "gate_relay.h"
 
 /*
- * What one read may bring: many PDUs.  A direction that may read has kept
- * at most a message's 2-byte length: the rest of a PDU in pieces is in its
- * dir->pdu.  A direction held with much of a read left takes the buffer
- * itself (relay_take_input()), and the next read gets a new one.
+ * What one read may bring: many PDUs, into gate->relay_buf.  A direction
+ * that may read has kept at most a message's 2-byte length: the rest of a
+ * PDU in pieces is in its dir->pdu.  A direction held with much of a read
+ * left takes the buffer itself (relay_take_input()), and the next read
+ * gets a new one.
  */
 #define RELAY_BUF_SIZE (64 * 1024)
 #define RELAY_KEEP_BY_COPY 4096
-static uint8_t *relay_buf;
-
-/*
- * Where the socket under stream is kept, or NULL if it is not a stream
- * the relay knows.
- */
-static int *stream_socket(struct tstream_context *stream, bool *message_mode)
-{
-	void *priv = _tstream_context_data(stream);
-	struct ipcguard_tstream_npa_head *npa = NULL;
-	struct ipcguard_tstream_bsd_head *bsd = NULL;
-	struct stat st;
-
-	*message_mode = false;
-	if (talloc_check_name(priv, IPCGUARD_TSTREAM_NPA_NAME) != NULL) {
-		npa = (struct ipcguard_tstream_npa_head *)priv;
-		if (npa->pending.iov_len != 0 || npa->unix_stream == NULL) {
-			return NULL;
-		}
-		switch (npa->file_type) {
-		case FILE_TYPE_MESSAGE_MODE_PIPE:
-			*message_mode = true;
-			break;
-		case FILE_TYPE_BYTE_MODE_PIPE:
-			break;
-		default:
-			return NULL;
-		}
-		priv = _tstream_context_data(npa->unix_stream);
-	}
-	if (talloc_check_name(priv, IPCGUARD_TSTREAM_BSD_NAME) == NULL) {
-		return NULL;
-	}
-	bsd = (struct ipcguard_tstream_bsd_head *)priv;
-	if (bsd->fd < 0 || fstat(bsd->fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		return NULL;
-	}
-	return &bsd->fd;
-}
 
 static void relay_side_handler(struct tevent_context *ev,
 			       struct tevent_fd *fde, uint16_t flags,
@@ -86,7 +48,7 @@ static void relay_side_handler(struct tevent_context *ev,
 bool relay_side_take(struct gate_relay_state *state, struct relay_side *side,
 		     struct tstream_context **stream)
 {
-	int *fd = stream_socket(*stream, &side->message_mode);
+	int *fd = ipcguard_tstream_socket(*stream, &side->message_mode);
 
 	if (fd == NULL) {
 		DBG_ERR("ipcguardd: the %s stream of pipe '%s' is not a "
@@ -371,7 +333,7 @@ static size_t relay_consume(struct relay_direction *dir, const uint8_t *data,
 	return ofs;
 }
 
-/* Uses what data (in relay_buf) has for dir and keeps the rest for later. */
+/* Uses what data (the relay buffer) has for dir, keeps the rest for later. */
 static void relay_take_input(struct relay_direction *dir, uint8_t *data,
 			     size_t len)
 {
@@ -382,7 +344,7 @@ static void relay_take_input(struct relay_direction *dir, uint8_t *data,
 	}
 	if (len - used > RELAY_KEEP_BY_COPY) {
 		dir->saved = talloc_steal(dir->state, data);
-		relay_buf = NULL;
+		dir->state->conn->gate->relay_buf = NULL;
 		dir->saved_ofs = used;
 		dir->saved_len = len - used;
 	} else if (used < len) {
@@ -401,22 +363,23 @@ static void relay_take_input(struct relay_direction *dir, uint8_t *data,
 static void relay_side_readable(struct relay_side *side)
 {
 	struct relay_direction *dir = side->reader;
+	struct ipcguardd *gate = side->state->conn->gate;
 	size_t have = dir->saved_len;
 	ssize_t n;
 
 	if (have >= RELAY_BUF_SIZE / 2) {
-		/* Cannot be: see relay_buf. */
+		/* Cannot be: see RELAY_BUF_SIZE. */
 		relay_end(side->state, "relay buffer overrun");
 		return;
 	}
-	if (relay_buf == NULL) {
-		relay_buf = talloc_size(NULL, RELAY_BUF_SIZE);
-		if (relay_buf == NULL) {
+	if (gate->relay_buf == NULL) {
+		gate->relay_buf = talloc_size(gate, RELAY_BUF_SIZE);
+		if (gate->relay_buf == NULL) {
 			relay_end(side->state, "out of memory");
 			return;
 		}
 	}
-	n = read(side->fd, relay_buf + have, RELAY_BUF_SIZE - have);
+	n = read(side->fd, gate->relay_buf + have, RELAY_BUF_SIZE - have);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR) {
@@ -432,12 +395,12 @@ static void relay_side_readable(struct relay_side *side)
 		return;
 	}
 	if (have > 0) {
-		memcpy(relay_buf, dir->saved + dir->saved_ofs, have);
+		memcpy(gate->relay_buf, dir->saved + dir->saved_ofs, have);
 		TALLOC_FREE(dir->saved);
 		dir->saved_ofs = 0;
 		dir->saved_len = 0;
 	}
-	relay_take_input(dir, relay_buf, have + n);
+	relay_take_input(dir, gate->relay_buf, have + n);
 }
 
 static void relay_side_handler(struct tevent_context *ev,
