@@ -80,9 +80,11 @@ static const char *ad_dc_pipes[] = {
  * A second gate must leave the first one's sockets alone: binding them
  * would take every pipe open away from it.  Both the pid file (same
  * smb.conf) and the control socket (another smb.conf with the same gate
- * directory) are asked; stderr too, since the log may be elsewhere.
+ * directory) are asked.  Whoever started it is told on the stderr it was
+ * started with (tty_stderr): Samba's logging has put the log file on
+ * descriptor 2 by now.
  */
-static bool gate_already_running(struct ipcguardd *gate)
+static bool gate_already_running(struct ipcguardd *gate, int tty_stderr)
 {
 	const char *problem = NULL;
 	pid_t pid;
@@ -90,7 +92,7 @@ static bool gate_already_running(struct ipcguardd *gate)
 
 	pid = pidfile_pid(lp_pid_directory(), "ipcguardd");
 	if (pid > 0) {
-		fprintf(stderr, "ipcguardd: another ipcguardd (pid %d) is "
+		dprintf(tty_stderr, "ipcguardd: another ipcguardd (pid %d) is "
 			"already running with pid directory %s; exiting\n",
 			(int)pid, lp_pid_directory());
 		DBG_ERR("ipcguardd: another ipcguardd (pid %d) is already "
@@ -102,13 +104,28 @@ static bool gate_already_running(struct ipcguardd *gate)
 	fd = ipcguard_gate_connect(gate, 2000, &problem);
 	if (fd != -1) {
 		close(fd);
-		fprintf(stderr, "ipcguardd: another ipcguardd already answers "
-			"in %s; exiting\n", gate->gate_dir);
+		dprintf(tty_stderr, "ipcguardd: another ipcguardd already "
+			"answers in %s; exiting\n", gate->gate_dir);
 		DBG_ERR("ipcguardd: another ipcguardd already answers in %s; "
 			"exiting\n", gate->gate_dir);
 		return true;
 	}
 	return false;
+}
+
+/*
+ * SIGTERM (systemctl stop) and SIGINT: the pid file goes with the gate.
+ * Its sockets stay, refusing, and so does the TCP door's table, which
+ * only "ipcguard tcp-door remove" takes away: Samba's RPC ports stay
+ * behind a door that is shut.
+ */
+static void gate_terminate(struct tevent_context *ev,
+			   struct tevent_signal *se, int signum, int count,
+			   void *siginfo, void *private_data)
+{
+	DBG_ERR("ipcguardd: exiting on signal %d\n", signum);
+	pidfile_unlink(lp_pid_directory(), "ipcguardd");
+	exit(0);
 }
 
 /*
@@ -211,6 +228,7 @@ int main(int argc, const char *argv[])
 	poptContext pc;
 	bool log_stdout;
 	NTSTATUS status;
+	int tty_stderr;
 	int ret;
 	struct poptOption long_options[] = {
 		POPT_AUTOHELP
@@ -220,6 +238,11 @@ int main(int argc, const char *argv[])
 		POPT_TABLEEND
 	};
 
+	/* Before Samba's logging takes descriptor 2 for the log file. */
+	tty_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (tty_stderr == -1) {
+		tty_stderr = STDERR_FILENO;
+	}
 	talloc_enable_null_tracking();
 	frame = talloc_stackframe();
 	umask(0022);
@@ -257,6 +280,8 @@ int main(int argc, const char *argv[])
 
 	log_stdout = (debug_get_log_type() == DEBUG_STDOUT);
 	setup_logging("ipcguardd", log_stdout ? DEBUG_STDOUT : DEBUG_FILE);
+	/* smb.conf's "log file" and -l, as smbd honours them. */
+	reopen_logs();
 
 	gate = talloc_zero(NULL, struct ipcguardd);
 	if (gate == NULL) {
@@ -265,6 +290,9 @@ int main(int argc, const char *argv[])
 	gate->control_fd = -1;
 	gate->gate_dir = ipcguard_gate_dir(gate, &problem);
 	if (gate->gate_dir == NULL) {
+		dprintf(tty_stderr, "ipcguardd: %s; set it in [global] to the "
+			"gate's directory (for example /run/samba/ipcguard)\n",
+			problem);
 		DBG_ERR("ipcguardd: %s; set it in [global] to the gate's "
 			"directory (for example /run/samba/ipcguard)\n",
 			problem);
@@ -279,8 +307,11 @@ int main(int argc, const char *argv[])
 		exit(ENOMEM);
 	}
 	/* Before the option below sends our own probes elsewhere. */
-	if (gate_already_running(gate)) {
+	if (gate_already_running(gate, tty_stderr)) {
 		exit(1);
+	}
+	if (tty_stderr != STDERR_FILENO) {
+		close(tty_stderr);
 	}
 	/*
 	 * Our own connections to the RPC servers must go straight to
@@ -321,6 +352,12 @@ int main(int argc, const char *argv[])
 	if (tevent_add_signal(gate->ev, gate, SIGCHLD, SA_RESTART,
 			      gate_reap_children, gate) == NULL) {
 		exit_daemon("ipcguardd: cannot catch SIGCHLD", ENOMEM);
+	}
+	if (tevent_add_signal(gate->ev, gate, SIGTERM, 0, gate_terminate,
+			      gate) == NULL ||
+	    tevent_add_signal(gate->ev, gate, SIGINT, 0, gate_terminate,
+			      gate) == NULL) {
+		exit_daemon("ipcguardd: cannot catch SIGTERM", ENOMEM);
 	}
 	DBG_ERR("ipcguardd version %s (build %s) for %s started, gating "
 		"%s\n", IPCGUARD_VERSION, IPCGUARD_BUILD_ID,

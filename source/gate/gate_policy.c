@@ -421,6 +421,7 @@ void gate_reload(struct messaging_context *msg, void *private_data,
 			"previous policy in force\n", get_dyn_CONFIGFILE());
 		return;
 	}
+	reopen_logs();
 	if (!gate_load_policy(gate, true)) {
 		return;
 	}

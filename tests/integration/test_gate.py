@@ -288,6 +288,81 @@ def test_rpc_start_on_demand_helpers_off():
         assert got_through(r, 'lsarpc'), r
 
 
+def _alive(pid):
+    """Whether pid runs (a zombie waiting for init to reap it does not)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+def _daemon_gate(s, *args):
+    """ipcguardd -D on s's smb.conf: (the run, the daemon's pid or None)."""
+    pidfile = os.path.join(s.dir, 'pid', 'ipcguardd.pid')
+    r = subprocess.run([harness.GATE, '-D', '-s', s.conf] + list(args),
+                       capture_output=True, text=True, timeout=60,
+                       env=s.gate_environment())
+    deadline = time.time() + 20 * harness.TIMEOUT_SCALE
+    while r.returncode == 0 and time.time() < deadline:
+        if os.path.exists(os.path.join(s.gate_dir, 'ipcguardd.sock')) and \
+                os.path.exists(pidfile):
+            with open(pidfile) as f:
+                return r, int(f.read().split()[0])
+        time.sleep(0.1)
+    return r, None
+
+
+def _stop_daemon(s, pid):
+    """SIGTERM, as systemctl stop sends it: the gate goes, and its pid file
+    with it."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 20 * harness.TIMEOUT_SCALE
+    while _alive(pid) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), 'the gate ignored SIGTERM'
+    assert not os.path.exists(os.path.join(s.dir, 'pid', 'ipcguardd.pid'))
+
+
+def test_the_gate_as_a_daemon_logs_where_samba_daemons_do():
+    """Issue 30, item 4, and issue 27's pid file: ipcguardd -D writes to
+    smb.conf's "log file" (and to -l's directory), as smbd does, not to
+    Samba's default log directory; a second start says why it exits on
+    the stderr it was started with; SIGTERM takes the pid file away."""
+    log = 'gate-daemon.log'
+    with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
+        s.stop_gate()
+        with open(s.conf) as f:
+            conf = f.read()
+        with open(s.conf, 'w') as f:
+            f.write(conf.replace('log file = %s/log/%%m.log' % s.dir,
+                                 'log file = %s/log/%s' % (s.dir, log)))
+        r, pid = _daemon_gate(s)
+        assert pid is not None, r
+        try:
+            started = 'gating %s/np' % s.gate_dir
+            assert started in s.read(log), s.read(log)
+            second, _ = _daemon_gate(s)
+            assert second.returncode == 1, second
+            assert 'another ipcguardd (pid %d) is already running' % pid \
+                in second.stderr, second
+            # The running gate is untouched and gates.
+            assert gate_refused(s.rpcclient('anonymous', 'srvinfo'),
+                                'srvsvc')
+        finally:
+            _stop_daemon(s, pid)
+        assert 'exiting on signal 15' in s.read(log)
+        other = os.path.join(s.dir, 'log', 'other')
+        os.makedirs(other)
+        r, pid = _daemon_gate(s, '-l', other)
+        assert pid is not None, r
+        try:
+            with open(os.path.join(other, 'log.ipcguardd')) as f:
+                assert started in f.read()
+        finally:
+            _stop_daemon(s, pid)
+
+
 def test_gate_tells_systemd_it_is_ready_only_once_pipes_are_gated():
     """The unit is Type=notify, as smbd's: smbd, samba-ad-dc and
     samba-dcerpcd (ordered after it) start once the gate says READY=1,
