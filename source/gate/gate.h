@@ -239,6 +239,7 @@ enum ipcguard_stage conn_judge(struct ipcguardd_conn *conn,
 			       struct ipcguard_decision *decision);
 enum pdu_fate judge_pdu(struct ipcguardd_conn *conn, struct gate_call *call,
 			const struct ncacn_packet *pkt);
+void gate_check_config(struct ipcguardd *gate);
 void gate_reload(struct messaging_context *msg, void *private_data,
 		 uint32_t msg_type, struct server_id server_id,
 		 DATA_BLOB *data);

@@ -271,6 +271,7 @@ void gate_rescan_timer(struct tevent_context *ev, struct tevent_timer *te,
 	struct ipcguardd *gate = talloc_get_type_abort(private_data,
 						       struct ipcguardd);
 
+	gate_check_config(gate);
 	gate_check_dirs(gate);
 	gate_check_sockets(gate);
 	gate_rescan(gate);

@@ -238,10 +238,6 @@ static void log_rpc_refusal(struct ipcguardd_conn *conn,
 }
 
 /*
- * Every context of a bind or alter context must be allowed, and the offer
- * must be one the server's answer can be matched against.
- */
-/*
  * Whether the gate judges this connection's binds and calls: every pipe;
  * over TCP, callers not (yet) shown to be authenticated.  Binds of callers
  * whose authentication is still under way go on unjudged, their calls
@@ -258,6 +254,10 @@ static bool conn_judges(const struct ipcguardd_conn *conn, bool bind)
 	return !bind || conn->tcp->caller == GATE_TCP_ANONYMOUS;
 }
 
+/*
+ * Every context of a bind or alter context must be allowed, and the offer
+ * must be one the server's answer can be matched against.
+ */
 static bool judge_bind(struct ipcguardd_conn *conn, uint32_t call_id,
 		       const struct dcerpc_bind *bind)
 {
@@ -406,16 +406,39 @@ static bool token_outdated(const struct ipcguardd *gate,
 	       security_token_has_sid(conn->token, &global_sid_World);
 }
 
+static void gate_reload_now(struct ipcguardd *gate);
+
 /* MSG_SMB_CONF_UPDATED, as smbcontrol reload-config sends it. */
 void gate_reload(struct messaging_context *msg, void *private_data,
 		 uint32_t msg_type, struct server_id server_id,
 		 DATA_BLOB *data)
 {
-	struct ipcguardd *gate = talloc_get_type_abort(private_data,
-						       struct ipcguardd);
+	DBG_NOTICE("ipcguardd: reloading the configuration\n");
+	gate_reload_now(talloc_get_type_abort(private_data,
+					      struct ipcguardd));
+}
+
+/*
+ * smbd's processes re-read smb.conf by themselves when it (or, with
+ * "include = registry", the registry configuration) changes: at every
+ * new connection, and every SMBD_RELOAD_CHECK (3 minutes) in those
+ * already up, so the module follows a change without a reload.  The gate
+ * looks every second and follows too: the two halves never keep
+ * different policies until somebody reloads.
+ */
+void gate_check_config(struct ipcguardd *gate)
+{
+	if (!lp_file_list_changed()) {
+		return;
+	}
+	DBG_NOTICE("ipcguardd: the configuration changed; reloading it\n");
+	gate_reload_now(gate);
+}
+
+static void gate_reload_now(struct ipcguardd *gate)
+{
 	struct ipcguardd_conn *conn = NULL, *next = NULL;
 
-	DBG_NOTICE("ipcguardd: reloading the configuration\n");
 	if (!lp_load_global(get_dyn_CONFIGFILE())) {
 		DBG_ERR("ipcguardd: could not reload %s; keeping the "
 			"previous policy in force\n", get_dyn_CONFIGFILE());

@@ -152,6 +152,39 @@ def test_registry_configuration_via_net_conf():
         assert got_through(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
 
 
+def test_an_edit_of_smb_conf_reaches_the_gate_without_a_reload():
+    """Issue 30, item 2: smbd's processes follow a changed smb.conf by
+    themselves (at each new connection), and the gate follows within a
+    second: the module and the gate never keep different policies until
+    somebody reloads."""
+    with Server(ipcguard={'null session pipes': 'lsarpc srvsvc'}) as s:
+        assert got_through(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        time.sleep(1.1)     # Samba compares modification times in seconds
+        s.set_ipcguard(null_session_pipes='lsarpc')
+        s.wait_log(r'ipcguardd: the configuration changed; reloading it')
+        assert gate_refused(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        assert got_through(s.rpcclient('anonymous', 'lsaquery'), 'lsarpc')
+        assert got_through(s.rpcclient('user', 'srvinfo'), 'srvsvc')
+
+
+def test_net_conf_setparm_reaches_the_gate_without_a_reload():
+    """The same with the registry configuration (include = registry): a
+    net conf setparm changes its sequence number, which the gate watches
+    as smbd does."""
+    s = Server(ipcguard={}, gate=True, extra_global=['include = registry'])
+    net = ['net', '-s', s.conf, 'conf']
+    subprocess.run(net + ['setparm', 'global', 'ipcguard:null session pipes',
+                          'lsarpc srvsvc'], check=True, capture_output=True)
+    with s:
+        assert got_through(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        subprocess.run(net + ['setparm', 'global',
+                              'ipcguard:null session pipes', 'lsarpc'],
+                       check=True, capture_output=True)
+        s.wait_log(r'ipcguardd: the configuration changed; reloading it')
+        assert gate_refused(s.rpcclient('anonymous', 'srvinfo'), 'srvsvc')
+        assert got_through(s.rpcclient('anonymous', 'lsaquery'), 'lsarpc')
+
+
 def test_smbcontrol_debug_and_pool_usage_reach_the_gate():
     with Server(ipcguard={'null session pipes': 'lsarpc'}) as s:
         r = s.smbcontrol('ipcguardd', 'debug', '4')
